@@ -1,0 +1,31 @@
+# The commands users and CI rely on. Every target that needs the toolchain runs `setup` first,
+# and `setup` is idempotent and fast when nothing changed.
+SHELL := /bin/bash
+PY := .venv/bin/python
+
+.PHONY: setup demo demo-destroy test bench reliability sim
+
+setup:
+	@bash scripts/setup.sh
+
+## The main job: simulator up, `pulumi up` of the local stack, kubectl through every exposure.
+demo: setup
+	@bash scripts/demo.sh up
+
+## Tear the demo down: `pulumi destroy` of the local stack, then stop the simulator.
+demo-destroy: setup
+	@bash scripts/demo.sh destroy
+
+## Everything CI runs.
+test: setup
+	@$(PY) -m pytest
+
+bench: setup
+	@$(PY) -m bench
+
+reliability: setup
+	@$(PY) -m pytest -m reliability tests/reliability
+
+## Run the simulator in the foreground (for poking at it by hand).
+sim: setup
+	@$(PY) -m kexpose_sim serve --state-dir .kexpose/sim

@@ -1,0 +1,1 @@
+"""kexpose: expose Kubernetes API servers running in DC/OS, as Pulumi resources."""

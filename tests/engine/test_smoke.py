@@ -1,0 +1,135 @@
+"""The real Pulumi engine, offline: preview/up/refresh/destroy of a dynamic resource.
+
+Runs the CLI that `make setup` built, against a throwaway file backend; the program runs both
+through the language host (a work_dir project, like `pulumi up` in a shell) and inline.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from pulumi import automation as auto
+
+from kexpose_components.engine import PROJECT_ROOT, engine_root, pinned_versions, random_plugin_status, workspace_options
+
+SMOKE_PROJECT = Path(__file__).parent / "smoke_project"
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _copy_project(dest: Path) -> Path:
+    """Copy the smoke project out of the repo (stack config files are written beside it)."""
+    shutil.copytree(SMOKE_PROJECT, dest, ignore=shutil.ignore_patterns("__pycache__"))
+    yaml = dest / "Pulumi.yaml"
+    yaml.write_text(yaml.read_text().replace("../../../.venv", str(PROJECT_ROOT / ".venv")))
+    return dest
+
+
+def test_cli_version_matches_python_sdk():
+    out = subprocess.run([str(PROJECT_ROOT / ".venv/bin/pulumi"), "version"], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == f"v{pinned_versions()['PULUMI_VERSION']}"
+    assert out.stdout.strip() == f"v{importlib.metadata.version('pulumi')}"
+
+
+def test_lifecycle_through_language_host(tmp_path, engine_env):
+    project = _copy_project(tmp_path / "project")
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    stack = auto.create_stack("smoke", work_dir=str(project), opts=workspace_options(engine_env))
+    stack.set_config("directory", auto.ConfigValue(str(notes)))
+    stack.set_config("text", auto.ConfigValue("hello"))
+
+    preview = stack.preview()
+    assert preview.change_summary == {"create": 2}  # the stack itself and the Note
+    assert not (notes / "greeting").exists()  # preview changed nothing
+
+    up = stack.up()
+    assert up.summary.result == "succeeded"
+    assert (notes / "greeting").read_text() == "hello"
+    assert up.outputs["sha256"].value == _sha("hello")
+
+    stack.preview(expect_no_changes=True)  # raises if anything would change
+
+    stack.set_config("text", auto.ConfigValue("world"))
+    preview = stack.preview(diff=True)
+    assert preview.change_summary == {"update": 1, "same": 1}
+    assert re.search(r'text\s*:\s*"hello"\s*=>\s*"world"', preview.stdout), preview.stdout
+    assert (notes / "greeting").read_text() == "hello"
+
+    up = stack.up()
+    assert up.summary.resource_changes == {"update": 1, "same": 1}
+    assert (notes / "greeting").read_text() == "world"
+
+    refresh = stack.refresh()
+    assert refresh.summary.resource_changes == {"same": 2}
+
+    (notes / "greeting").write_text("edited by hand")
+    refresh = stack.refresh()
+    assert refresh.summary.resource_changes.get("update") == 1  # drift found
+    stack.up()
+    assert (notes / "greeting").read_text() == "world"  # and reverted
+
+    destroy = stack.destroy()
+    assert destroy.summary.resource_changes == {"delete": 2}
+    assert not (notes / "greeting").exists()
+    assert stack.export_stack().deployment.get("resources", []) == []
+
+
+def test_lifecycle_inline_program(tmp_path, engine_env):
+    notes = tmp_path / "notes"
+    notes.mkdir()
+
+    def program():
+        from note_provider import Note
+
+        Note("inline", directory=str(notes), text="inline text")
+
+    # The provider process must import note_provider too (pulumi#7960): put it on PYTHONPATH.
+    opts = workspace_options(engine_env, env_vars={"PYTHONPATH": f"{SMOKE_PROJECT}:{PROJECT_ROOT}"})
+    import sys
+
+    sys.path.insert(0, str(SMOKE_PROJECT))
+    try:
+        stack = auto.create_stack("inline", project_name="kexpose-inline", program=program, opts=opts)
+        assert stack.preview().change_summary == {"create": 2}
+        stack.up()
+        assert (notes / "inline").read_text() == "inline text"
+        stack.preview(expect_no_changes=True)
+        stack.destroy()
+        assert not (notes / "inline").exists()
+    finally:
+        sys.path.remove(str(SMOKE_PROJECT))
+
+
+def test_random_password(tmp_path, engine_env):
+    built, reason = random_plugin_status()
+    if not built:
+        pytest.skip(f"pulumi-resource-random could not be built here: {reason}")
+
+    def program():
+        import pulumi
+        import pulumi_random
+
+        pw = pulumi_random.RandomPassword("pw", length=24)
+        pulumi.export("length", pw.length)
+
+    stack = auto.create_stack("random", project_name="kexpose-random", program=program, opts=workspace_options(engine_env))
+    assert stack.preview().change_summary == {"create": 2}
+    assert stack.up().outputs["length"].value == 24
+    stack.preview(expect_no_changes=True)
+    stack.destroy()
+
+
+def test_engine_binaries_live_outside_the_repository():
+    root = engine_root().resolve()
+    assert PROJECT_ROOT.resolve() not in root.parents
+    for name in ("pulumi", "pulumi-language-python", "pulumi-language-python-exec", "pulumi-resource-pulumi-python"):
+        assert (root / "bin" / name).stat().st_mode & 0o111, name
