@@ -1,0 +1,199 @@
+"""An HTTP session for one DC/OS cluster: Admin Router auth, TLS verification, retries, errors.
+
+- Auth: a static ACS token, or login with uid + password, or uid + a service account's private key
+  (an RS256 JWT signed locally, as the DC/OS CLI does). A 401 triggers one fresh login and a retry.
+- TLS verification is on by default, against the given CA bundle or the system store; it is off
+  only when the connection explicitly says ``verify: false``.
+- Idempotent calls (GET, PUT, DELETE) are retried with backoff on 5xx and connection errors, using
+  urllib3's Retry; POST is never retried blindly (callers re-read instead).
+- Failures raise :class:`DcosApiError` carrying the service's own message and details.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import jwt
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+SECRET_FIELDS = ("token", "password", "private_key")
+
+
+class DcosApiError(Exception):
+    """A DC/OS API answered with an error (or could not be reached)."""
+
+    def __init__(self, method: str, url: str, status: int | None, message: str, details: Any = None):
+        self.method, self.url, self.status, self.message, self.details = method, url, status, message, details
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        where = f"{self.method} {self.url}"
+        if self.status is None:
+            return f"{where} failed: {self.message}"
+        text = f"{where} answered {self.status}: {self.message}"
+        if isinstance(self.details, list):
+            parts = [f"{d.get('path', '/')}: {'; '.join(map(str, d.get('errors', [])))}" for d in self.details if isinstance(d, dict)]
+            text += " (" + ", ".join(parts) + ")" if parts else ""
+        elif self.details:
+            text += f" ({self.details})"
+        return text
+
+
+@dataclass(frozen=True)
+class DcosConnection:
+    """How to reach and authenticate to one cluster. Token, password and private key are
+    secrets: they never appear in ``repr`` (and kexpose passes them as Pulumi secrets)."""
+
+    url: str
+    token: str | None = None
+    uid: str | None = None
+    password: str | None = None
+    private_key: str | None = None
+    ca_bundle: str | None = None  # PEM text of the CA(s) that sign Admin Router's certificate
+    verify: bool = True
+    marathon_path: str = "/service/marathon"
+    edgelb_path: str = "/service/edgelb"
+    timeout: float = 30.0
+    retries: int = 4
+    backoff: float = 0.25
+
+    def __repr__(self) -> str:
+        shown = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in SECRET_FIELDS}
+        hidden = [f for f in SECRET_FIELDS if getattr(self, f)]
+        return f"DcosConnection({shown}, secrets={hidden})"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DcosConnection:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known and v is not None})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+
+    @property
+    def auth_mode(self) -> str:
+        if self.token:
+            return "token"
+        if self.uid and self.password:
+            return "password"
+        if self.uid and self.private_key:
+            return "service-account"
+        return "none"
+
+
+_TOKENS: dict[tuple[str, str | None], str] = {}  # (url, uid) -> token, shared within a process
+_TOKENS_LOCK = threading.Lock()
+
+
+class DcosSession:
+    def __init__(self, connection: DcosConnection):
+        self.connection = connection
+        self.http = requests.Session()
+        retry = Retry(
+            total=connection.retries, connect=connection.retries, read=connection.retries, status=connection.retries,
+            backoff_factor=connection.backoff, status_forcelist=(500, 502, 503, 504),
+            allowed_methods=IDEMPOTENT, raise_on_status=False, respect_retry_after_header=True,
+        )
+        adapter = HTTPAdapter(max_retries=retry)
+        self.http.mount("http://", adapter)
+        self.http.mount("https://", adapter)
+        self.http.verify = self._verify_setting()
+
+    def _verify_setting(self) -> bool | str:
+        if not self.connection.verify:
+            return False
+        if not self.connection.ca_bundle:
+            return True
+        fd, path = tempfile.mkstemp(prefix="kexpose-ca-", suffix=".pem")
+        with os.fdopen(fd, "w") as fh:
+            fh.write(self.connection.ca_bundle)
+        return path
+
+    # -- auth -------------------------------------------------------------------------------------
+    def _token(self, fresh: bool = False) -> str | None:
+        c = self.connection
+        if c.auth_mode == "token":
+            return c.token
+        if c.auth_mode == "none":
+            return None
+        key = (c.url, c.uid)
+        with _TOKENS_LOCK:
+            if not fresh and key in _TOKENS:
+                return _TOKENS[key]
+        token = self._login()
+        with _TOKENS_LOCK:
+            _TOKENS[key] = token
+        return token
+
+    def _login(self) -> str:
+        c = self.connection
+        body: dict[str, Any] = {"uid": c.uid}
+        if c.auth_mode == "password":
+            body["password"] = c.password
+        else:
+            try:
+                body["token"] = jwt.encode({"uid": c.uid, "exp": int(time.time()) + 300}, c.private_key, algorithm="RS256")
+            except (ValueError, TypeError, jwt.PyJWTError) as exc:
+                raise DcosApiError("POST", self._url("/acs/api/v1/auth/login"), None,
+                                   f"the service account private key for uid {c.uid!r} is not a usable RSA key ({type(exc).__name__})") from None
+        url = self._url("/acs/api/v1/auth/login")
+        response = self._send("POST", url, json=body)
+        if response.status_code != 200:
+            raise self._error("POST", url, response)
+        return response.json()["token"]
+
+    # -- requests ---------------------------------------------------------------------------------
+    def _url(self, path: str) -> str:
+        return self.connection.url.rstrip("/") + path
+
+    def _send(self, method: str, url: str, **kwargs) -> requests.Response:
+        try:
+            return self.http.request(method, url, timeout=self.connection.timeout, **kwargs)
+        except requests.exceptions.SSLError as exc:
+            raise DcosApiError(method, url, None, f"TLS verification failed ({exc.__class__.__name__}); "
+                               "give the cluster's CA bundle, or set verify: false to skip it explicitly") from None
+        except requests.exceptions.RequestException as exc:
+            reason = str(getattr(exc, "args", [exc])[0]) if exc.args else type(exc).__name__
+            raise DcosApiError(method, url, None, f"cannot reach the cluster: {reason}") from None
+
+    def request(self, method: str, path: str, *, expect: tuple[int, ...] = (200,), **kwargs) -> requests.Response:
+        """Send a request; answers outside ``expect`` raise DcosApiError."""
+        url = self._url(path)
+        headers = dict(kwargs.pop("headers", {}) or {})
+        token = self._token()
+        if token:
+            headers["Authorization"] = f"token={token}"
+        response = self._send(method, url, headers=headers, **kwargs)
+        if response.status_code == 401 and self.connection.auth_mode in ("password", "service-account"):
+            headers["Authorization"] = f"token={self._token(fresh=True)}"
+            response = self._send(method, url, headers=headers, **kwargs)
+        if response.status_code not in expect:
+            raise self._error(method, url, response)
+        return response
+
+    @staticmethod
+    def _error(method: str, url: str, response: requests.Response) -> DcosApiError:
+        message, details = response.reason or "error", None
+        if "json" in response.headers.get("Content-Type", ""):
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            if isinstance(body, dict):
+                message = body.get("message") or body.get("description") or body.get("title") or message
+                details = body.get("details") or (body.get("deployments") and {"deployments": body["deployments"]})
+        elif response.status_code == 401:
+            message = "unauthorized: the token is missing, expired or invalid"
+        elif response.status_code == 403:
+            message = "forbidden: this uid may not use this service"
+        elif response.text and len(response.text) < 200:
+            message = response.text.strip()
+        return DcosApiError(method, url, response.status_code, message, details)

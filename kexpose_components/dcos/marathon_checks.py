@@ -1,0 +1,170 @@
+"""Checks of a Marathon app definition before anything is sent: each problem names the field
+(``app.portDefinitions[1].port``) and says what a right value looks like, so `pulumi preview`
+fails with a fix instead of a 422 halfway through an `up`."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+SEGMENT = re.compile(r"^(([a-z0-9]|[a-z0-9][a-z0-9\-]*[a-z0-9])\.)*([a-z0-9]|[a-z0-9][a-z0-9\-]*[a-z0-9])$")
+PORT_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+OPERATORS = ("UNIQUE", "CLUSTER", "GROUP_BY", "LIKE", "UNLIKE", "MAX_PER", "IS")
+
+Failure = tuple[str, str]
+
+
+def canonical_app_id(raw: str) -> str:
+    """``kubectl-proxy`` / ``/dev//proxy/`` -> ``/kubectl-proxy`` / ``/dev/proxy``."""
+    return "/" + "/".join(p for p in raw.split("/") if p)
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _whole(v: Any) -> bool:
+    """Pulumi carries every number as a double, so 6443 may arrive as 6443.0."""
+    return _number(v) and float(v).is_integer()
+
+
+def check_app(app: Any, field: str = "app") -> list[Failure]:
+    if not isinstance(app, dict):
+        return [(field, 'must be a Marathon app definition (an object), e.g. {"id": "/kubectl-proxy", "cmd": "..."}')]
+    failures: list[Failure] = []
+    failures += _check_id(app.get("id"), f"{field}.id")
+    if not any(app.get(k) for k in ("cmd", "args", "container")):
+        failures.append((field, "needs one of 'cmd', 'args' or 'container' (Marathon refuses an app with none)"))
+    for key, minimum, example in (("instances", 0, "1"), ("cpus", 0.001, "0.1"), ("mem", 0, "128"), ("disk", 0, "0")):
+        value = app.get(key)
+        if value is not None and (not _number(value) or value < minimum or (key == "instances" and not _whole(value))):
+            failures.append((f"{field}.{key}", f"must be a number >= {minimum}, e.g. {example}"))
+    failures += _check_labels(app.get("labels"), f"{field}.labels")
+    failures += _check_ports(app, field)
+    failures += _check_roles(app.get("acceptedResourceRoles"), f"{field}.acceptedResourceRoles")
+    failures += _check_constraints(app.get("constraints"), f"{field}.constraints")
+    failures += _check_container(app.get("container"), f"{field}.container")
+    for i, network in enumerate(app.get("networks") or []):
+        if not isinstance(network, dict) or network.get("mode") not in ("host", "container", "container/bridge"):
+            failures.append((f"{field}.networks[{i}].mode", 'must be "host", "container" or "container/bridge"'))
+    return failures
+
+
+def _check_id(app_id: Any, field: str) -> list[Failure]:
+    if not isinstance(app_id, str) or not app_id.strip("/"):
+        return [(field, 'is required: an absolute path such as "/kubernetes-haproxy" or "/dev/kubectl-proxy"')]
+    segments = [s for s in app_id.split("/") if s]
+    bad = [s for s in segments if not SEGMENT.match(s)]
+    if bad:
+        return [(field, f"segment {bad[0]!r} is not allowed: use lowercase letters, digits, '-' and '.', "
+                        "not starting or ending with '-' (e.g. /dev/kubectl-proxy)")]
+    if segments[-1] in ("restart", "tasks", "versions"):
+        return [(field, f"must not end with the reserved word {segments[-1]!r}")]
+    return []
+
+
+def _check_labels(labels: Any, field: str) -> list[Failure]:
+    if labels is None:
+        return []
+    if not isinstance(labels, dict):
+        return [(field, 'must be an object of strings, e.g. {"HAPROXY_GROUP": "external"}')]
+    return [(f"{field}.{k}", f'must be a string (quote it: "{v}")') for k, v in labels.items() if not isinstance(v, str)]
+
+
+def _check_ports(app: dict, field: str) -> list[Failure]:
+    defs = app.get("portDefinitions")
+    if defs is None:
+        return []
+    if not isinstance(defs, list):
+        return [(f"{field}.portDefinitions", 'must be a list, e.g. [{"port": 6443, "protocol": "tcp"}]')]
+    failures: list[Failure] = []
+    seen_ports: set[int] = set()
+    seen_names: set[str] = set()
+    for i, pd in enumerate(defs):
+        where = f"{field}.portDefinitions[{i}]"
+        if not isinstance(pd, dict):
+            failures.append((where, 'must be an object, e.g. {"port": 6443, "protocol": "tcp"}'))
+            continue
+        port = pd.get("port", 0)
+        if not _whole(port) or not 0 <= port <= 65535:
+            failures.append((f"{where}.port", "must be a whole number from 0 to 65535 (0 lets Marathon pick), e.g. 6443"))
+        elif port and port in seen_ports:
+            failures.append((f"{where}.port", f"port {port} is listed twice"))
+        else:
+            seen_ports.add(port)
+        if pd.get("protocol", "tcp") not in ("tcp", "udp", "udp,tcp"):
+            failures.append((f"{where}.protocol", 'must be "tcp", "udp" or "udp,tcp"'))
+        name = pd.get("name")
+        if name is not None:
+            if not isinstance(name, str) or not PORT_NAME.match(name):
+                failures.append((f"{where}.name", 'must be lowercase letters, digits and "-", e.g. "apiserver"'))
+            elif name in seen_names:
+                failures.append((f"{where}.name", f"port name {name!r} is listed twice"))
+            else:
+                seen_names.add(name)
+    if app.get("requirePorts") and not seen_ports - {0}:
+        failures.append((f"{field}.requirePorts", "needs at least one fixed port in portDefinitions, e.g. 6443"))
+    return failures
+
+
+def _check_roles(roles: Any, field: str) -> list[Failure]:
+    if roles is None:
+        return []
+    if not isinstance(roles, list) or not roles or any(r not in ("*", "slave_public") for r in roles):
+        return [(field, 'must be a non-empty list of "*" and/or "slave_public", e.g. ["slave_public"] for public agents')]
+    return []
+
+
+def _check_constraints(constraints: Any, field: str) -> list[Failure]:
+    if constraints is None:
+        return []
+    if not isinstance(constraints, list):
+        return [(field, 'must be a list of [field, OPERATOR(, value)], e.g. [["hostname", "UNIQUE"]]')]
+    failures = []
+    for i, c in enumerate(constraints):
+        where = f"{field}[{i}]"
+        if not isinstance(c, list) or len(c) not in (2, 3) or not all(isinstance(p, str) for p in c):
+            failures.append((where, 'must be [field, OPERATOR] or [field, OPERATOR, value] strings, e.g. ["hostname", "IS", "10.0.0.7"]'))
+            continue
+        op, value = c[1], c[2] if len(c) == 3 else None
+        if op not in OPERATORS:
+            failures.append((f"{where}[1]", f"operator must be one of {', '.join(OPERATORS)}"))
+        elif op == "UNIQUE" and value is not None:
+            failures.append((where, 'UNIQUE takes no value: ["hostname", "UNIQUE"]'))
+        elif op == "MAX_PER" and (value is None or not value.isdigit()):
+            failures.append((where, 'MAX_PER needs a whole number: ["hostname", "MAX_PER", "1"]'))
+        elif op in ("LIKE", "UNLIKE", "IS") and not value:
+            failures.append((where, f'{op} needs a value, e.g. ["hostname", "{op}", "10.0.0.7"]'))
+        elif op in ("LIKE", "UNLIKE"):
+            try:
+                re.compile(value)
+            except re.error as exc:
+                failures.append((where, f"{op} value is not a regular expression: {exc}"))
+    return failures
+
+
+def _check_container(container: Any, field: str) -> list[Failure]:
+    if container is None:
+        return []
+    if not isinstance(container, dict):
+        return [(field, 'must be an object, e.g. {"type": "MESOS", "docker": {"image": "haproxy:2.8"}}')]
+    failures = []
+    if container.get("type", "DOCKER") not in ("DOCKER", "MESOS"):
+        failures.append((f"{field}.type", 'must be "MESOS" or "DOCKER"'))
+    docker = container.get("docker")
+    if docker is not None and (not isinstance(docker, dict) or not isinstance(docker.get("image"), str) or not docker["image"]):
+        failures.append((f"{field}.docker.image", 'is required, e.g. "haproxy:2.8"'))
+    if container.get("type", "DOCKER") == "DOCKER" and docker is None:
+        failures.append((f"{field}.docker", 'a DOCKER container needs docker.image, e.g. {"image": "haproxy:2.8"}'))
+    for i, v in enumerate(container.get("volumes") or []):
+        where = f"{field}.volumes[{i}]"
+        if not isinstance(v, dict) or not v.get("containerPath"):
+            failures.append((f"{where}.containerPath", 'is required, e.g. "/haproxy"'))
+            continue
+        if "secret" in v or "persistent" in v or "external" in v:
+            continue
+        if not v.get("hostPath"):
+            failures.append((f"{where}.hostPath", 'is required, e.g. "/opt/kexpose/haproxy"'))
+        if v.get("mode") not in ("RO", "RW"):
+            failures.append((f"{where}.mode", 'must be "RO" or "RW"'))
+    return failures

@@ -1,0 +1,1 @@
+"""Edge-LB v2 API: pools (model in ``backend``, HTTP in ``responses``)."""

@@ -1,0 +1,71 @@
+"""SimState: the whole simulated cluster behind one lock, persisted after every change."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from kexpose_sim.adminrouter import AuthBackend
+from kexpose_sim.cluster import Cluster, build_cluster, load_seed
+from kexpose_sim.config import SimConfig, random_agent_network
+from kexpose_sim.edgelb.backend import EdgeLBBackend
+from kexpose_sim.events import EventBus
+from kexpose_sim.faults import FaultConfig, FaultInjector
+from kexpose_sim.marathon.backend import MarathonBackend
+from kexpose_sim.stats import ApiStats
+from kexpose_sim.store import StateStore
+
+SNAPSHOT_VERSION = 1
+
+
+class SimState:
+    """Owns every model. HTTP handlers and the background runner hold ``lock`` while they read
+    or change state, and call ``save()`` after a change."""
+
+    def __init__(self, config: SimConfig, faults: FaultConfig | None = None):
+        Path(config.state_dir).mkdir(parents=True, exist_ok=True)
+        self.config = config
+        self.lock = threading.RLock()
+        self.store = StateStore(config.state_dir)
+        self.events = EventBus()
+        self.faults = FaultInjector(faults)
+        self.stats = ApiStats()
+        snapshot = self.store.load()
+        if snapshot is not None:
+            config.agent_network = snapshot["agent_network"]
+            self.cluster = Cluster.from_dict(snapshot["cluster"])
+        else:
+            config.agent_network = config.agent_network or random_agent_network()
+            self.cluster = build_cluster(load_seed(config.seed_file), config.agent_network)
+        self.auth = AuthBackend(config)
+        self.marathon = MarathonBackend(self)
+        self.edgelb = EdgeLBBackend(self)
+        if snapshot is not None:
+            self.auth.load_dict(snapshot["auth"])
+            self.marathon.load_dict(snapshot["marathon"])
+            self.edgelb.load_dict(snapshot["edgelb"])
+        self.save()
+
+    def snapshot(self) -> dict[str, Any]:
+        with self.lock:
+            return {
+                "version": SNAPSHOT_VERSION,
+                "agent_network": self.config.agent_network,
+                "cluster": self.cluster.to_dict(),
+                "auth": self.auth.to_dict(),
+                "marathon": self.marathon.to_dict(),
+                "edgelb": self.edgelb.to_dict(),
+            }
+
+    def save(self) -> None:
+        with self.lock:
+            self.store.save(self.snapshot())
+
+    def tick(self, now: float) -> None:
+        """Advance deployments and pools; persist if anything moved."""
+        with self.lock:
+            changed = self.marathon.tick(now)
+            changed = self.edgelb.tick(now) or changed
+            if changed:
+                self.save()

@@ -1,0 +1,57 @@
+"""Real-engine fixtures: inline Pulumi programs against an in-process simulator."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from typing import Callable
+
+import pytest
+from pulumi import automation as auto
+
+from kexpose_components.engine import engine_root, workspace_options
+from tests.sim.conftest import RunningSim, sim, sim_factory  # noqa: F401  (fixtures)
+
+
+class StackDriver:
+    """One stack whose program can be swapped between operations."""
+
+    def __init__(self, name: str, engine_env, program: Callable[[], None]):
+        self.engine_env = engine_env
+        self._program = program
+        self.stack = auto.create_stack(name, project_name="kexpose-test", program=lambda: self._program(),
+                                       opts=workspace_options(engine_env))
+
+    def set_program(self, program: Callable[[], None]) -> None:
+        self._program = program
+
+    def __getattr__(self, item):
+        return getattr(self.stack, item)
+
+    def raw_state(self) -> str:
+        """Everything the backend stored (what a leak would leave on disk)."""
+        return "".join(p.read_text(errors="replace") for p in self.engine_env.backend_dir.rglob("*") if p.is_file())
+
+    def plain_export(self) -> str:
+        """`pulumi stack export` as a user runs it (the Automation API's export shows secrets)."""
+        out = subprocess.run([str(engine_root() / "bin" / "pulumi"), "stack", "export", "--stack", self.stack.name],
+                             cwd=self.stack.workspace.work_dir, env={**os.environ, **self.engine_env.as_env()},
+                             capture_output=True, text=True, check=True)
+        return out.stdout
+
+
+@pytest.fixture
+def stack_factory(engine_env):
+    created: list[StackDriver] = []
+
+    def make(program: Callable[[], None], name: str = "test") -> StackDriver:
+        driver = StackDriver(name, engine_env, program)
+        created.append(driver)
+        return driver
+
+    yield make
+    for driver in created:
+        try:
+            driver.stack.destroy()
+        except auto.errors.CommandError:
+            pass
