@@ -27,12 +27,21 @@ def _engine() -> engine_pb2_grpc.EngineStub | None:
         return _stub
 
 
-def report(message: str, urn: str = "") -> None:
-    """Show ``message`` as the resource's transient status (best effort: never fails a step)."""
+def _log(message: str, ephemeral: bool) -> None:
     stub = _engine()
     if stub is None:
         return
     try:
-        stub.Log(engine_pb2.LogRequest(severity=engine_pb2.INFO, message=message, urn=urn, ephemeral=True), timeout=2)
+        stub.Log(engine_pb2.LogRequest(severity=engine_pb2.INFO, message=message, ephemeral=ephemeral), timeout=2)
     except grpc.RpcError:
-        pass
+        pass  # progress is best effort: it never fails a step
+
+
+def report(message: str) -> None:
+    """Show ``message`` as a transient status line while a step waits."""
+    _log(message, ephemeral=True)
+
+
+def announce(message: str) -> None:
+    """Say something the user should read in the preview/update output (an info diagnostic)."""
+    _log(message, ephemeral=False)

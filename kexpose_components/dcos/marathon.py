@@ -1,129 +1,56 @@
-"""Marathon v2: the calls kexpose makes, deployment waits, and drift-aware comparison.
-
-Comparison is the heart of a quiet ``pulumi preview``: Marathon returns many fields nobody sent
-(``cpus: 1.0``, ``networks: [{"mode": "host"}]``, assigned service ports …). A live app *matches*
-a desired definition when every field the user set has the same meaning live, and every field
-the user did not set still has Marathon's default (or is a field only the server writes). So a
-definition never diffs against its own read-back, while a label someone added by hand does.
-"""
+"""Marathon v2: the calls kexpose makes, deployment waits, and what Marathon fills in on
+read-back (the table the drift-aware comparison in ``compare`` needs)."""
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from kexpose_components.dcos.client import DcosApiError, DcosSession
+from kexpose_components.dcos.compare import Defaults
 
-#: Fields Marathon computes; never compared.
-SERVER_FIELDS = frozenset({
-    "version", "versionInfo", "tasks", "tasksStaged", "tasksRunning", "tasksHealthy", "tasksUnhealthy",
-    "deployments", "lastTaskFailure", "taskStats", "readinessCheckResults", "role", "counts",
-})
-#: What a field reads back as when it was not sent (several accepted values where versions differ).
-TOP_DEFAULTS: dict[str, tuple[Any, ...]] = {
-    "instances": (1,), "cpus": (1.0,), "mem": (128.0,), "disk": (0.0,), "gpus": (0,), "executor": ("",),
-    "backoffSeconds": (1,), "backoffFactor": (1.15,), "maxLaunchDelaySeconds": (300, 3600), "requirePorts": (False,),
-    "labels": ({},), "killSelection": ("YOUNGEST_FIRST",), "networks": ([{"mode": "host"}],),
-    "upgradeStrategy": ({"minimumHealthCapacity": 1.0, "maximumOverCapacity": 1.0},),
-    "unreachableStrategy": ({"inactiveAfterSeconds": 0, "expungeAfterSeconds": 0},
-                            {"inactiveAfterSeconds": 300, "expungeAfterSeconds": 600}),
-    "portDefinitions": ([{"port": 0, "name": "default", "protocol": "tcp"}],),
-}
-#: Defaults inside nested objects, by path (``*`` is any list index).
-NESTED_DEFAULTS: dict[str, tuple[Any, ...]] = {
-    "container.type": ("DOCKER",), "container.volumes": ([],), "container.docker.forcePullImage": (False,),
-    "container.docker.parameters": ([],), "container.docker.privileged": (False,),
-    "portDefinitions.*.protocol": ("tcp",), "portDefinitions.*.labels": ({},),
-    "networks.*.name": ("dcos",), "networks.*.labels": ({},),
-    "healthChecks.*.gracePeriodSeconds": (300,), "healthChecks.*.intervalSeconds": (60,),
-    "healthChecks.*.timeoutSeconds": (20,), "healthChecks.*.maxConsecutiveFailures": (3,),
-    "healthChecks.*.delaySeconds": (15,), "healthChecks.*.ipProtocol": ("IPv4",), "healthChecks.*.protocol": ("HTTP",),
-    "healthChecks.*.portIndex": (0,), "healthChecks.*.ignoreHttp1xx": (False,),
-    "fetch.*.extract": (True,), "fetch.*.executable": (False,), "fetch.*.cache": (False,),
-}
-#: Values the server assigns when the definition says 0.
-ASSIGNED_WHEN_ZERO = frozenset({"portDefinitions.*.port", "container.portMappings.*.servicePort",
-                                "container.portMappings.*.hostPort"})
-
-
-def _generic(path: str) -> str:
-    return ".".join("*" if p.isdigit() else p for p in path.split("."))
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-def _equal(a: Any, b: Any) -> bool:
-    if _is_number(a) and _is_number(b):
-        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
-    return a == b
-
-
-def values_match(desired: Any, live: Any, path: str = "") -> bool:
-    """Whether ``live`` means what ``desired`` says, at ``path`` (dotted, list indices numeric)."""
-    generic = _generic(path)
-    if generic in ASSIGNED_WHEN_ZERO and desired == 0:
-        return _is_number(live)
-    if isinstance(desired, dict) and isinstance(live, dict):
-        if generic == "labels" or generic.endswith(".labels") or generic == "env":
-            return desired == live
-        for key in set(desired) | set(live):
-            sub = f"{path}.{key}" if path else key
-            if key in desired and key in live:
-                if not values_match(desired[key], live[key], sub):
-                    return False
-            elif key in desired:
-                if not _is_default(sub, desired[key]):
-                    return False
-            elif not _is_default(sub, live[key]):
-                return False
-        return True
-    if isinstance(desired, list) and isinstance(live, list):
-        return len(desired) == len(live) and all(
-            values_match(d, v, f"{path}.{i}" if path else str(i)) for i, (d, v) in enumerate(zip(desired, live))
-        )
-    return _equal(desired, live)
-
-
-def _is_default(path: str, value: Any) -> bool:
-    defaults = NESTED_DEFAULTS.get(_generic(path))
-    if defaults is None:
-        return value in (None, [], {}, "")
-    return any(values_match(d, value, path) for d in defaults)
+#: Marathon's read-back behaviour, as the comparison needs it.
+MARATHON_DEFAULTS = Defaults(
+    server_fields=frozenset({
+        "version", "versionInfo", "tasks", "tasksStaged", "tasksRunning", "tasksHealthy", "tasksUnhealthy",
+        "deployments", "lastTaskFailure", "taskStats", "readinessCheckResults", "role", "counts", "id",
+    }),
+    top={
+        "instances": (1,), "cpus": (1.0,), "mem": (128.0,), "disk": (0.0,), "gpus": (0,), "executor": ("",),
+        "backoffSeconds": (1,), "backoffFactor": (1.15,), "maxLaunchDelaySeconds": (300, 3600),
+        "requirePorts": (False,), "labels": ({},), "killSelection": ("YOUNGEST_FIRST",),
+        "networks": ([{"mode": "host"}],),
+        "upgradeStrategy": ({"minimumHealthCapacity": 1.0, "maximumOverCapacity": 1.0},),
+        "unreachableStrategy": ({"inactiveAfterSeconds": 0, "expungeAfterSeconds": 0},
+                                {"inactiveAfterSeconds": 300, "expungeAfterSeconds": 600}),
+        "portDefinitions": ([{"port": 0, "name": "default", "protocol": "tcp"}],),
+    },
+    nested={
+        "container.type": ("DOCKER",), "container.volumes": ([],), "container.docker.forcePullImage": (False,),
+        "container.docker.parameters": ([],), "container.docker.privileged": (False,),
+        "portDefinitions.*.protocol": ("tcp",), "portDefinitions.*.labels": ({},),
+        "networks.*.name": ("dcos",), "networks.*.labels": ({},),
+        "healthChecks.*.gracePeriodSeconds": (300,), "healthChecks.*.intervalSeconds": (60,),
+        "healthChecks.*.timeoutSeconds": (20,), "healthChecks.*.maxConsecutiveFailures": (3,),
+        "healthChecks.*.delaySeconds": (15,), "healthChecks.*.ipProtocol": ("IPv4",),
+        "healthChecks.*.protocol": ("HTTP",), "healthChecks.*.portIndex": (0,), "healthChecks.*.ignoreHttp1xx": (False,),
+        "fetch.*.extract": (True,), "fetch.*.executable": (False,), "fetch.*.cache": (False,),
+    },
+    assigned_when_zero=frozenset({"portDefinitions.*.port", "container.portMappings.*.servicePort",
+                                  "container.portMappings.*.hostPort"}),
+    exact=frozenset({"labels", "env", "portDefinitions.*.labels", "networks.*.labels"}),
+)
 
 
 def changed_fields(desired: dict[str, Any], live: dict[str, Any]) -> list[str]:
-    """Top-level fields where the live app differs from the desired definition."""
-    changed = []
-    for key in sorted(set(desired) | set(live)):
-        if key in SERVER_FIELDS or key == "id":
-            continue
-        if key in desired and key in live:
-            if not values_match(desired[key], live[key], key):
-                changed.append(key)
-        elif key in desired:
-            if key not in TOP_DEFAULTS or not any(values_match(desired[key], d, key) for d in TOP_DEFAULTS[key]):
-                changed.append(key)
-        elif key in TOP_DEFAULTS:
-            if not any(values_match(d, live[key], key) for d in TOP_DEFAULTS[key]):
-                changed.append(key)
-        elif live[key] not in (None, [], {}, ""):
-            changed.append(key)  # a field nobody asked for was set (by hand, say)
-    return changed
+    """Top-level fields where a live app differs from the desired definition."""
+    return MARATHON_DEFAULTS.changed_fields(desired, live)
 
 
 def project_live(desired: dict[str, Any], live: dict[str, Any]) -> dict[str, Any]:
-    """The live app in the shape of the desired definition: fields that match keep the user's
-    spelling, drifted fields carry the live value. Used as the refreshed *inputs*, so the next
-    preview shows exactly what drifted and nothing else."""
-    drifted = set(changed_fields(desired, live))
-    projected = {k: v for k, v in desired.items() if k not in drifted}
-    projected.update({k: live[k] for k in drifted if k in live})
-    projected["id"] = live.get("id", desired.get("id"))
-    return {k: projected[k] for k in sorted(projected)}
+    """The live app in the shape of the desired definition (see :meth:`Defaults.project_live`)."""
+    return MARATHON_DEFAULTS.project_live(desired, live)
 
 
 def whole_numbers(value: Any) -> Any:
@@ -140,7 +67,7 @@ def whole_numbers(value: Any) -> Any:
 
 def live_definition(app: dict[str, Any]) -> dict[str, Any]:
     """A live app without the fields only the server writes."""
-    return {k: v for k, v in app.items() if k not in SERVER_FIELDS}
+    return {k: v for k, v in app.items() if k not in MARATHON_DEFAULTS.server_fields or k == "id"}
 
 
 class AppLocked(DcosApiError):
@@ -215,8 +142,9 @@ class MarathonClient:
         return response.json()["deploymentId"] if response.status_code == 200 else None
 
     def wait_for_deployments(self, ids: list[str], app_id: str, timeout: float,
-                             progress: Callable[[str], None] | None = None) -> None:
-        """Return once none of ``ids`` is in ``/v2/deployments``; else DeploymentTimeout."""
+                             progress: Callable[[str], None] | None = None, budget: float | None = None) -> None:
+        """Return once none of ``ids`` is in ``/v2/deployments``; else DeploymentTimeout.
+        ``budget`` is the user's whole timeout when ``timeout`` is what remains of it."""
         pending = set(ids)
         deadline = time.monotonic() + timeout
         reported = 0.0
@@ -227,7 +155,7 @@ class MarathonClient:
                 return
             now = time.monotonic()
             if now >= deadline:
-                raise DeploymentTimeout(self._timeout_message(app_id, sorted(pending), running, timeout))
+                raise DeploymentTimeout(self._timeout_message(app_id, sorted(pending), running, budget or timeout))
             if progress and now - reported >= 5:
                 d = running[next(iter(pending))]
                 progress(f"waiting for deployment {d['id']} of {app_id}: step {d.get('currentStep')}/{d.get('totalSteps')}")

@@ -21,7 +21,7 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
 
-from kexpose_components.dcos.client import DcosApiError, DcosConnection, DcosSession
+from kexpose_components.dcos.client import DcosConnection, DcosSession
 from kexpose_components.dcos.marathon import (
     AppLocked,
     DeploymentTimeout,
@@ -32,8 +32,8 @@ from kexpose_components.dcos.marathon import (
 )
 from kexpose_components.dcos.marathon_checks import canonical_app_id, check_app
 from kexpose_components.progress import report
+from kexpose_components.resources.timeouts import DEFAULT_TIMEOUT, timeout_seconds
 
-DEFAULT_TIMEOUT = 600.0  # seconds; Terraform's DC/OS provider uses the same for create/update
 
 
 class MarathonAppError(Exception):
@@ -123,12 +123,13 @@ class MarathonAppProvider(ResourceProvider):
             except AppLocked as exc:
                 report(f"{app['id']} is locked by deployment(s) {', '.join(exc.deployment_ids)}; waiting for them")
                 try:
-                    client.wait_for_deployments(exc.deployment_ids, app["id"], max(0.0, deadline - time.monotonic()), report)
+                    client.wait_for_deployments(exc.deployment_ids, app["id"], max(0.0, deadline - time.monotonic()),
+                                                report, budget=timeout)
                 except DeploymentTimeout as stuck:
                     raise MarathonAppError(
                         f"{app['id']} stayed locked: {stuck}. Set force=True on this resource to override the "
                         "running deployment, or cancel it in Marathon.") from None
-        client.wait_for_deployments([deployment], app["id"], max(1.0, deadline - time.monotonic()), report)
+        client.wait_for_deployments([deployment], app["id"], max(1.0, deadline - time.monotonic()), report, budget=timeout)
         return deployment
 
     @staticmethod
@@ -181,32 +182,7 @@ class MarathonApp(Resource, module="marathon", name="App"):
             lambda c: c.to_dict() if isinstance(c, DcosConnection) else c)
         props = {
             "connection": pulumi.Output.secret(conn), "app": app, "force": force, "adopt": adopt,
-            "timeout": _timeout_seconds(opts),
+            "timeout": timeout_seconds(opts),
             "app_id": None, "live": None, "hosts": None, "service_ports": None, "deployment_id": None,
         }
         super().__init__(MarathonAppProvider(), name, props, opts)
-
-
-def _timeout_seconds(opts: pulumi.ResourceOptions | None) -> float:
-    """Pulumi's customTimeouts do not reach dynamic providers, so hand the longest one over."""
-    timeouts = getattr(opts, "custom_timeouts", None)
-    seconds = [_parse_duration(getattr(timeouts, k, None)) for k in ("create", "update", "delete")] if timeouts else []
-    seconds = [s for s in seconds if s]
-    return max(seconds) if seconds else DEFAULT_TIMEOUT
-
-
-def _parse_duration(text: str | None) -> float | None:
-    """Go-style durations as Pulumi takes them: "10m", "1h30m", "45s"."""
-    if not text:
-        return None
-    total, number = 0.0, ""
-    for ch in text:
-        if ch.isdigit() or ch == ".":
-            number += ch
-        else:
-            total += float(number or 0) * {"h": 3600, "m": 60, "s": 1}[ch]
-            number = ""
-    return total + float(number or 0)
-
-
-__all__ = ["MarathonApp", "MarathonAppProvider", "MarathonAppError", "DcosApiError"]

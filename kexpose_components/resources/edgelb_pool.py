@@ -1,0 +1,132 @@
+"""``EdgeLBPool``: an Edge-LB V2 pool as a stack resource, and the dynamic provider behind it.
+
+Same contract as ``MarathonApp``, over the Edge-LB API: every field is read back and compared
+knowing Edge-LB's defaults (no blind spots, no false diffs); create/update is GET then POST or
+PUT and returns once the pool is ready; a 500 re-reads before deciding (Edge-LB's writes can go
+through and still answer 500); delete waits until the pool answers 404. The preview says whether
+a change only reloads HAProxy (just ``haproxy`` changed) or relaunches the pool's tasks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
+
+from kexpose_components.dcos.client import DcosConnection, DcosSession
+from kexpose_components.dcos.edgelb import EDGELB_DEFAULTS, EdgeLBClient, PoolNotReady, change_effect, live_pool
+from kexpose_components.dcos.edgelb_checks import check_pool
+from kexpose_components.progress import announce, report
+from kexpose_components.resources.timeouts import DEFAULT_TIMEOUT, timeout_seconds
+
+
+class EdgeLBPoolError(Exception):
+    """An operation on an Edge-LB pool failed; the message says what and what to do."""
+
+
+def _client(props: dict[str, Any]) -> EdgeLBClient:
+    return EdgeLBClient(DcosSession(DcosConnection.from_dict(props["connection"])))
+
+
+class EdgeLBPoolProvider(ResourceProvider):
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        failures = [CheckFailure(f, r) for f, r in check_pool(news.get("pool"))]
+        connection = news.get("connection")
+        if not isinstance(connection, dict) or not connection.get("url"):
+            failures.append(CheckFailure("connection.url", "is required: the DC/OS URL, e.g. https://dcos.example.com"))
+        return CheckResult(news, failures)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        old, new = olds["pool"], news["pool"]
+        if new["name"] != old["name"] or new.get("namespace") != old.get("namespace"):
+            # Edge-LB cannot rename a pool or move it to another namespace: replace it.
+            return DiffResult(changes=True, replaces=["pool"], delete_before_replace=True)
+        fields = EDGELB_DEFAULTS.changed_fields(new, olds.get("live") or {})
+        if old != new:
+            fields = sorted(set(fields) | {k for k in set(old) | set(new) if old.get(k) != new.get(k)})
+        effect = change_effect(fields)
+        if effect != "none":
+            what = "reloads HAProxy in place" if effect == "reload" else "relaunches the pool's load-balancer tasks"
+            announce(f"Edge-LB pool {new['name']}: changing {', '.join(fields)} {what}")
+        settings_changed = any(olds.get(k) != news.get(k) for k in ("connection", "adopt"))
+        return DiffResult(changes=effect != "none" or settings_changed, replaces=[])
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        client = _client(props)
+        pool = props["pool"]
+        existing = client.get_pool(pool["name"])
+        if existing is not None and not props.get("adopt"):
+            raise EdgeLBPoolError(
+                f"Edge-LB already has a pool {pool['name']}. To manage it with kexpose, set adopt=True on this "
+                "resource (it is then updated in place), or pick another name.")
+        if existing is None:
+            client.create_pool(pool)
+        else:
+            client.update_pool(pool)
+        try:
+            config = client.wait_ready(pool, props.get("timeout", DEFAULT_TIMEOUT), report)
+        except PoolNotReady as exc:
+            if existing is None:
+                client.delete_pool(pool["name"], props.get("timeout", DEFAULT_TIMEOUT))
+                raise EdgeLBPoolError(f"{exc}. The new pool was deleted again; fix the cause and run up again.") from None
+            raise EdgeLBPoolError(str(exc)) from None
+        return CreateResult(pool["name"], self._outputs(client, props, config))
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        client = _client(news)
+        client.update_pool(news["pool"])
+        try:
+            config = client.wait_ready(news["pool"], news.get("timeout", DEFAULT_TIMEOUT), report)
+        except PoolNotReady as exc:
+            raise EdgeLBPoolError(f"{exc}. The pool definition was updated in Edge-LB; run up again once the "
+                                  "cause is fixed (or refresh to record the cluster's state).") from None
+        return UpdateResult(self._outputs(client, news, config))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        client = _client(props)
+        live = client.get_pool(id_)
+        if live is None:
+            return ReadResult(None, {})
+        inputs = {k: props[k] for k in ("connection", "pool", "adopt", "timeout") if k in props}
+        projected = EDGELB_DEFAULTS.project_live(props["pool"], live_pool(live))
+        inputs["pool"] = {**projected, "name": id_}
+        outputs = {**props, "pool": inputs["pool"], "live": live_pool(live)}
+        return ReadResult(id_, outputs, inputs)
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        client = _client(props)
+        try:
+            client.delete_pool(id_, props.get("timeout", DEFAULT_TIMEOUT))
+        except PoolNotReady as exc:
+            raise EdgeLBPoolError(str(exc)) from None
+
+    @staticmethod
+    def _outputs(client: EdgeLBClient, props: dict[str, Any], config: str) -> dict[str, Any]:
+        live = client.get_pool(props["pool"]["name"])
+        if live is None:
+            raise EdgeLBPoolError(f"Edge-LB pool {props['pool']['name']} vanished right after it became ready")
+        return {**props, "live": live_pool(live), "lbconfig": config}
+
+
+class EdgeLBPool(Resource, module="edgelb", name="Pool"):
+    """An Edge-LB V2 pool, created or updated and awaited until its HAProxy serves it.
+
+    Args:
+        name: the Pulumi resource name.
+        connection: how to reach DC/OS (a :class:`DcosConnection` or its dict); kept secret.
+        pool: the V2 pool definition (as for ``dcos edgelb create``), ``apiVersion: V2``.
+        adopt: take over a pool that already exists instead of failing.
+        opts: resource options; ``custom_timeouts`` bound how long readiness may take.
+    """
+
+    live: pulumi.Output[dict]
+    lbconfig: pulumi.Output[str]
+
+    def __init__(self, name: str, connection: pulumi.Input[Any], pool: pulumi.Input[dict], adopt: bool = False,
+                 opts: pulumi.ResourceOptions | None = None):
+        conn = pulumi.Output.from_input(connection).apply(
+            lambda c: c.to_dict() if isinstance(c, DcosConnection) else c)
+        props = {"connection": pulumi.Output.secret(conn), "pool": pool, "adopt": adopt,
+                 "timeout": timeout_seconds(opts), "live": None, "lbconfig": None}
+        super().__init__(EdgeLBPoolProvider(), name, props, opts)
