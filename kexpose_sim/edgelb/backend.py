@@ -86,7 +86,6 @@ class Field:
     omitempty: bool = True
     of: str = ""  # list: item kind or model name; model: model name
     go_type: str = ""  # the Go type named in decode errors, when not derivable from kind
-    enum: tuple[str, ...] = ()
     since: tuple[int, ...] = ()  # Edge-LB version that introduced the field
 
 
@@ -132,7 +131,7 @@ ENDPOINT_TYPES = ("AUTO_IP", "AGENT_IP", "CONTAINER_IP", "ADDRESS")
 
 MODELS: dict[str, Model] = {
     "V2Pool": Model("V2Pool", {
-        "apiVersion": _str("V2", enum=("V1", "V2"), go_type="models.APIVersion"),
+        "apiVersion": _str("V2", go_type="models.APIVersion"),
         "autoCertificate": _bool(),
         "constraints": _str("hostname:UNIQUE", ptr=True),
         "count": _int(1, ptr=True),
@@ -176,7 +175,7 @@ MODELS: dict[str, Model] = {
         "linkBackend": _model("V2FrontendLinkBackend", {}),
         "miscStrs": _list("string"),
         "name": _str(),  # filled with frontend_<bindAddress>_<bindPort> (Edge-LB 1.5 returns it)
-        "protocol": _str(enum=PROTOCOLS, go_type="models.V2Protocol"),
+        "protocol": _str(go_type="models.V2Protocol"),
         "redirectToHttps": _model("V2FrontendRedirectToHTTPS"),
     }),
     "V2FrontendLinkBackend": Model("V2FrontendLinkBackend", {
@@ -192,7 +191,7 @@ MODELS: dict[str, Model] = {
         "customCheck": _model("V2BackendCustomCheck"),
         "miscStrs": _list("string"),
         "name": _str(),
-        "protocol": _str(enum=PROTOCOLS, go_type="models.V2Protocol"),
+        "protocol": _str(go_type="models.V2Protocol"),
         "rewriteHttp": _model("V2RewriteHTTP", {}),
         "services": _list("V2Service"),
     }),
@@ -228,7 +227,7 @@ MODELS: dict[str, Model] = {
         "miscStr": _str(),
         "port": _int(-1),
         "portName": _str(),
-        "type": _str("AUTO_IP", enum=ENDPOINT_TYPES),
+        "type": _str("AUTO_IP"),
     }),
     "V2EndpointCheck": Model("V2EndpointCheck", {"customStr": _str(), "enabled": _bool(True, ptr=True)}),
 }
@@ -302,7 +301,8 @@ class PoolCodec:
         model = MODELS[name]
         if model.overlays_defaults or where is None:
             if not isinstance(raw, dict):
-                raise parse_error(f"json: cannot unmarshal {_json_kind(raw)} into Go value of type models.{model.struct}")
+                raise parse_error(f"json: cannot unmarshal {_json_kind(raw)} "
+                                  f"into Go value of type models.{model.struct}")
             where = _Where(model.struct)
         elif not isinstance(raw, dict):
             raise where.error(raw, f"models.{model.go_name}")

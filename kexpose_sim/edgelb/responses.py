@@ -91,7 +91,8 @@ def read_pool_body(request: Request) -> Any:
     except json.JSONDecodeError as exc:
         raise parse_error(_go_syntax_error(exc)) from None
     except _GoConstant as exc:
-        raise parse_error(f"invalid character {_go_char(str(exc).lstrip('-')[0])} looking for beginning of value") from None
+        first = _go_char(str(exc).lstrip("-")[0])
+        raise parse_error(f"invalid character {first} looking for beginning of value") from None
     return value
 
 
@@ -182,7 +183,8 @@ def handle(state, request: Request, path: str) -> Response:
         handler = methods.get(request.method)
         if handler is None:
             allowed = sorted(methods)
-            response = _error(EdgeLBError(405, f"method {request.method} is not allowed, but [{','.join(allowed)}] are"))
+            message = f"method {request.method} is not allowed, but [{','.join(allowed)}] are"
+            response = _error(EdgeLBError(405, message))
             response.headers["Allow"] = ", ".join(allowed)
             return response
         try:
