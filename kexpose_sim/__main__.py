@@ -11,6 +11,7 @@ from pathlib import Path
 
 from kexpose_sim.cluster import SeedError
 from kexpose_sim.config import SimConfig, Timing
+from kexpose_sim.dataplane.plane import DataPlaneUnavailable
 from kexpose_sim.faults import FaultConfig
 
 
@@ -41,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"time for an Edge-LB pool to become ready (default: {Timing.pool_ready})")
     serve.add_argument("--faults", type=json.loads, default=None, metavar="JSON",
                        help='faults to inject from the start, e.g. \'{"error_rate": 0.1}\' (see GET /_sim/faults)')
+    serve.add_argument("--no-dataplane", action="store_true",
+                       help="serve the APIs only: no apiservers, no HAProxy processes (no root needed)")
     serve.add_argument("--verbose", action="store_true", help="log every request")
     return parser
 
@@ -66,8 +69,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         faults = FaultConfig.from_dict(args.faults) if args.faults else None
-        sim = Simulator(config_from_args(args), faults, verbose=args.verbose)
-    except (SeedError, ValueError, OSError) as exc:
+        sim = Simulator(config_from_args(args), faults, verbose=args.verbose, dataplane=not args.no_dataplane)
+    except (SeedError, ValueError, OSError, DataPlaneUnavailable) as exc:
         print(f"kexpose_sim: {exc}", file=sys.stderr)
         return 2
     def terminate(*_):

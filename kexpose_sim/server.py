@@ -22,8 +22,9 @@ from dataclasses import asdict
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from kexpose_sim import naming
+from kexpose_sim import mesos, naming
 from kexpose_sim.config import SimConfig
+from kexpose_sim.dataplane.plane import DataPlane
 from kexpose_sim.edgelb import responses as edgelb_responses
 from kexpose_sim.faults import Decision, FaultConfig
 from kexpose_sim.http import json_response, nginx_html, text_response
@@ -57,8 +58,9 @@ def _drop(request: Request) -> Response:
 class SimulatorApp:
     """The WSGI application."""
 
-    def __init__(self, state: SimState):
+    def __init__(self, state: SimState, dataplane: DataPlane | None = None):
         self.state = state
+        self.dataplane = dataplane
 
     def __call__(self, environ, start_response):
         request = Request(environ)
@@ -75,6 +77,8 @@ class SimulatorApp:
         for prefix, service in (("/service/marathon", "marathon"), ("/marathon", "marathon"), (edgelb, "edgelb")):
             if path == prefix or path.startswith(prefix + "/"):
                 return service, path[len(prefix):]
+        if path.startswith("/mesos/") or path.startswith("/agent/"):
+            return "mesos", path
         if path.startswith("/v2/") or path == "/ping":
             return "marathon", path
         return None, path
@@ -101,7 +105,7 @@ class SimulatorApp:
             return _drop(request)
         if decision == Decision.ERROR:
             return _error_for(service, status)
-        handler = marathon_responses if service == "marathon" else edgelb_responses
+        handler = {"marathon": marathon_responses, "edgelb": edgelb_responses, "mesos": mesos}[service]
         return handler.handle(self.state, request, inner)
 
     # -- /_sim admin API ------------------------------------------------------------------------
@@ -129,6 +133,10 @@ class SimulatorApp:
             return json_response(state.stats.describe())
         if path == "/cluster" and method == "GET":
             return json_response(self.describe_cluster())
+        if path == "/kubernetes" and method == "GET":
+            if self.dataplane is None:
+                return json_response({"message": "the data plane is off (--no-dataplane)"}, 404)
+            return json_response(self.dataplane.kubernetes.describe())
         if path == "/state" and method == "GET":
             return json_response(state.snapshot())
         if path.startswith("/auth/") and method == "PUT" and isinstance(body, dict):
@@ -190,13 +198,16 @@ class Runner(threading.Thread):
 class Simulator:
     """A running simulator: HTTP server plus background runner."""
 
-    def __init__(self, config: SimConfig, faults: FaultConfig | None = None, verbose: bool = False):
+    def __init__(self, config: SimConfig, faults: FaultConfig | None = None, verbose: bool = False,
+                 dataplane: bool = True):
         logging.getLogger("werkzeug").setLevel(logging.INFO if verbose else logging.ERROR)
         self.state = SimState(config, faults)
-        self.app = SimulatorApp(self.state)
+        self.dataplane = DataPlane(self.state) if dataplane else None
+        self.app = SimulatorApp(self.state, self.dataplane)
         self.server = make_server(config.host, config.port, self.app, threaded=True)
         self.runner = Runner(self.state)
         self._thread: threading.Thread | None = None
+        self._closed = False
 
     @property
     def base_url(self) -> str:
@@ -205,6 +216,8 @@ class Simulator:
 
     def start(self) -> Simulator:
         """Serve in a background thread (for in-process use)."""
+        if self.dataplane is not None:
+            self.dataplane.start()
         self.runner.start()
         self._thread = threading.Thread(target=self.server.serve_forever, name="kexpose-sim-http", daemon=True)
         self._thread.start()
@@ -212,6 +225,8 @@ class Simulator:
 
     def serve_forever(self) -> None:
         """Serve in this thread until interrupted; state is saved on the way out."""
+        if self.dataplane is not None:
+            self.dataplane.start()
         self.runner.start()
         try:
             self.server.serve_forever()
@@ -219,16 +234,21 @@ class Simulator:
             self._close()
 
     def stop(self) -> None:
-        """Stop a simulator started with ``start()``."""
+        """Stop a simulator started with ``start()`` (a second call does nothing)."""
+        if self._closed:
+            return
         self.server.shutdown()
         if self._thread is not None:
             self._thread.join()
         self._close()
 
     def _close(self) -> None:
+        self._closed = True
         self.runner.stopping.set()
         if self.runner.is_alive():
             self.runner.join()
+        if self.dataplane is not None:
+            self.dataplane.stop()
         self.server.server_close()
         self.state.save()
 

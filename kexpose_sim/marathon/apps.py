@@ -121,7 +121,7 @@ class _Int(_Num):
     def check(self, errors: _Errors, path: str, value: Any) -> None:
         if not _is_number(value):
             errors.add(path, "error.expected.jsnumber")
-        elif float(value) != int(value) or abs(value) > INT32_MAX:
+        elif abs(value) > INT32_MAX or value != int(value):
             errors.add(path, "error.expected.int")
         else:
             self._range(errors, path, value)
@@ -226,12 +226,13 @@ class _Volume(_Obj):
 
 
 def valid_path(raw: str) -> bool:
-    """Every segment of a path id matches Marathon's segment pattern (lowercase, digits, ``-``)."""
-    return all(SEGMENT.match(seg) for seg in raw.split("/") if seg)
+    """Every segment of a path id fully matches Marathon's segment pattern (lowercase, digits,
+    ``-``; Java's ``matches()``, so no trailing newline either)."""
+    return all(SEGMENT.fullmatch(seg) for seg in raw.split("/") if seg)
 
 
 _PORT = _Int(0, 65535)
-_PORT_NAME = _Str(valid=PORT_NAME.match)
+_PORT_NAME = _Str(valid=PORT_NAME.fullmatch)
 _PORT_PROTOCOL = _Str(enum=PORT_PROTOCOLS)
 _PORT_DEFINITION = _Obj({"port": _PORT, "protocol": _PORT_PROTOCOL, "name": _PORT_NAME, "labels": _Map(_Str())})
 _PORT_MAPPING = _Obj({"containerPort": _PORT, "hostPort": _PORT, "servicePort": _PORT, "protocol": _PORT_PROTOCOL,

@@ -15,6 +15,7 @@ the runner; the API never shows them.
 from __future__ import annotations
 
 import copy
+import logging
 import math
 import re
 import time
@@ -25,6 +26,8 @@ from kexpose_sim.clock import timestamp
 from kexpose_sim.cluster import Agent, Cluster
 from kexpose_sim.marathon import apps as appdefs
 from kexpose_sim.marathon.apps import ValidationFailure
+
+log = logging.getLogger("kexpose_sim.marathon")
 
 #: A runtime decides whether a launched task really starts; it returns a failure message or
 #: None. The data plane installs one that runs real processes (HAProxy) for some apps.
@@ -136,33 +139,52 @@ class MarathonBackend:
 
     # -- writes ---------------------------------------------------------------------------------
     def put_app(self, definition: dict[str, Any], force: bool = False) -> tuple[str, str, bool]:
-        """Create or replace an app. Returns (deployment id, version, created).
+        """Create or replace one app. Returns (deployment id, version, created)."""
+        deployment_id, version, created = self.put_apps([definition], force)
+        return deployment_id, version, created[0]
+
+    def put_apps(self, definitions: list[dict[str, Any]], force: bool = False) -> tuple[str, str, list[bool]]:
+        """Create or replace apps in one plan (first every new app's StartApplication, then the
+        scale and restart actions). Returns (deployment id, version, created per app)."""
+        self.lock_check([d["id"] for d in definitions], force)
+        version = timestamp()
+        previous: dict[str, Record | None] = {}
+        starts: list[tuple[str, str]] = []
+        rest: list[tuple[str, str]] = []
+        for definition in definitions:
+            previous.setdefault(definition["id"], copy.deepcopy(self.apps.get(definition["id"])))
+            actions = _STEPS[self._apply(definition, version)]
+            starts += [(a, definition["id"]) for a in actions if a == "StartApplication"]
+            rest += [(a, definition["id"]) for a in actions if a != "StartApplication"]
+        changed = sorted({app_id for _, app_id in starts + rest})
+        plan = self._start_deployment(changed, [step for step in (starts, rest) if step], version,
+                                      {a: previous[a] for a in changed})
+        return plan["id"], version, [previous[d["id"]] is None for d in definitions]
+
+    def _apply(self, definition: dict[str, Any], version: str) -> str | None:
+        """Store a new definition and return the kind of change it is.
 
         versionInfo as in Marathon: a new app or a config change sets version, lastScalingAt and
         lastConfigChangeAt; an ``instances``-only change sets version and lastScalingAt; an
-        identical definition keeps all three and gets a zero-step plan."""
+        identical definition keeps all three (its plan has no steps)."""
         app_id = definition["id"]
-        self.lock_check([app_id], force)
         rec = self.apps.get(app_id)
         old = None if rec is None else rec["definition"]
         self._assign_service_ports(definition, old)
-        version = timestamp()
-        steps = _plan_steps(old, definition)
-        previous = {app_id: copy.deepcopy(rec)}
+        change = _change(old, definition)
         if rec is None:
-            rec = self.apps[app_id] = {"versions": {}, "versionInfo": {}}
-        if old is None or (steps and steps[0][0][0] == "RestartApplication"):
+            rec = self.apps[app_id] = {"versions": {}}
+        if change in ("create", "config"):
             rec["versionInfo"] = {"lastScalingAt": version, "lastConfigChangeAt": version}
             _reset_backoff(rec)
-        elif steps:
+        elif change == "scale":
             rec["versionInfo"] = {**rec["versionInfo"], "lastScalingAt": version}
         definition["version"] = rec["versionInfo"]["lastScalingAt"]
         self._store(rec, definition)
         self.state.events.publish("api_post_event", {"clientIp": "127.0.0.1", "uri": f"/v2/apps{app_id}",
                                                       "appDefinition": definition})
         self.state.events.publish("group_change_success", {"groupId": "/", "version": version})
-        plan = self._start_deployment([app_id], steps, version, previous)
-        return plan["id"], version, old is None
+        return change
 
     def rollback_app(self, app_id: str, version: str, force: bool) -> tuple[str, str]:
         """PUT ``{"version": ts}``: the app goes back to a stored version (a config change)."""
@@ -195,27 +217,24 @@ class MarathonBackend:
 
     def kill_tasks(self, app_id: str | None, task_ids: list[str], scale: bool,
                    force: bool = False) -> dict[str, Any] | list[dict]:
-        """DELETE tasks: killed ones are relaunched by the runner unless ``scale`` lowers
-        ``instances`` (then the answer is a DeploymentResult)."""
+        """DELETE tasks: killed ones are relaunched by the runner, unless ``scale`` lowers the
+        apps' ``instances`` by the number killed (then the answer is a DeploymentResult)."""
         chosen = [t for tid in task_ids if (t := self.tasks.get(tid)) is not None
                   and (app_id is None or t["appId"] == app_id)]
+        owners = sorted(a for a in {t["appId"] for t in chosen} | ({app_id} if app_id else set()) if a in self.apps)
         if scale:
-            for owner in {t["appId"] for t in chosen}:
-                self.lock_check([owner], force)
+            self.lock_check(owners, force)
         for task in chosen:
             self._kill(task)
         if not scale:
             return [public_task(t) for t in chosen]
-        result: dict[str, Any] = {}
-        for owner in sorted({t["appId"] for t in chosen} | ({app_id} if app_id else set())):
-            rec = self.apps.get(owner)
-            if rec is None:
-                continue
+        definitions = []
+        for owner in owners:
+            definition = self.apps[owner]["definition"]
             killed = sum(1 for t in chosen if t["appId"] == owner)
-            definition = {**rec["definition"], "instances": max(0, rec["definition"]["instances"] - killed)}
-            deployment_id, version, _ = self.put_app(definition, force=True)
-            result = {"deploymentId": deployment_id, "version": version}
-        return result or {"deploymentId": self._start_deployment([], [], timestamp(), {})["id"], "version": timestamp()}
+            definitions.append({**definition, "instances": max(0, definition["instances"] - killed)})
+        deployment_id, version, _ = self.put_apps(definitions, force=True)
+        return {"deploymentId": deployment_id, "version": version}
 
     def cancel_deployment(self, deployment_id: str, force: bool) -> dict[str, Any] | None:
         """Cancel a running plan. ``force``: just stop it (None). Otherwise roll back: a new plan
@@ -240,7 +259,7 @@ class MarathonBackend:
                 continue
             before["versions"] = {**before["versions"], **(current or {}).get("versions", {})}
             self.apps[app_id] = before
-            steps.append([("RestartApplication", app_id)] if current else [("StartApplication", app_id)])
+            steps.append([("RestartApplication" if current else "ScaleApplication", app_id)])
         rollback = self._start_deployment(list(plan["affectedApps"]), steps, version, previous)
         return {"deploymentId": rollback["id"], "version": version}
 
@@ -275,7 +294,10 @@ class MarathonBackend:
         free = (p for p in range(*appdefs.SERVICE_PORT_RANGE) if p not in taken)
         for item, key in slots:
             if item[key] == 0:
-                port = next(reuse, 0) or next(free)
+                port = next(reuse, 0) or next(free, 0)
+                if not port:
+                    raise ValidationFailure(422, "All ports in the range {}-{} are already in use".format(
+                        *appdefs.SERVICE_PORT_RANGE))
                 item[key] = port
                 taken.add(port)
 
@@ -369,31 +391,50 @@ class MarathonBackend:
     def _run_or_fail(self, task: dict[str, Any], now: float) -> None:
         rec = self.apps.get(task["appId"])
         failure = None if rec is None else self._start_failure(task, rec["definition"])
-        if failure is None:
-            task["_startedAt"] = now
-            task["startedAt"] = timestamp(now)
-            self._set_state(task, "TASK_RUNNING")
+        if failure is not None:
+            self.fail_task(task["id"], failure)
             return
-        self._set_state(task, "TASK_FAILED", failure)
-        self.state.cluster.release(task["id"])
-        del self.tasks[task["id"]]
-        rec["lastTaskFailure"] = {"appId": task["appId"], "host": task["host"], "message": failure,
-                                  "state": "TASK_FAILED", "taskId": task["id"], "timestamp": timestamp(),
+        task["_startedAt"] = now
+        task["startedAt"] = timestamp(now)
+        self._set_state(task, "TASK_RUNNING")
+
+    def fail_task(self, task_id: str, message: str) -> None:
+        """A task died (it failed to start, or its process exited): TASK_FAILED, its ports are
+        freed, the app records ``lastTaskFailure`` and relaunches only after the backoff
+        (``backoffSeconds * backoffFactor^(failures-1)``, at most ``maxLaunchDelaySeconds``).
+        Unknown or already finished tasks are ignored."""
+        task = self.tasks.get(task_id)
+        if task is None or task["state"] == "TASK_KILLING":
+            return
+        self._set_state(task, "TASK_FAILED", message)
+        self.state.cluster.release(task_id)
+        del self.tasks[task_id]
+        rec = self.apps.get(task["appId"])
+        if rec is None:
+            return
+        rec["lastTaskFailure"] = {"appId": task["appId"], "host": task["host"], "message": message,
+                                  "state": "TASK_FAILED", "taskId": task_id, "timestamp": timestamp(),
                                   "version": task["version"], "slaveId": task["slaveId"]}
         rec["_failures"] = rec.get("_failures", 0) + 1
         app = rec["definition"]
         delay = app["backoffSeconds"] * app["backoffFactor"] ** (rec["_failures"] - 1)
-        rec["_nextLaunchAt"] = now + min(delay, app["maxLaunchDelaySeconds"])
+        rec["_nextLaunchAt"] = time.time() + min(delay, app["maxLaunchDelaySeconds"])
 
     def _start_failure(self, task: dict[str, Any], app: dict[str, Any]) -> str | None:
-        """Why the task fails to start: declared by the definition, or by an installed runtime."""
+        """Why the task fails to start: declared by the definition, or by an installed runtime.
+        A runtime that raises fails the task (as a broken executor would) instead of stopping
+        the runner for every app."""
         failure = _declared_failure(app)
         if failure is not None:
             return failure
         agent = self.state.cluster.agent(task["slaveId"])
         for matches, runtime in self.runtimes:
             if matches(app):
-                return runtime(task, app, agent)
+                try:
+                    return runtime(task, app, agent)
+                except Exception as exc:
+                    log.exception("task runtime failed for %s", task["id"])
+                    return f"Task launch failed: {exc}"
         return None
 
     def _progress_plan(self, plan: dict[str, Any], now: float) -> bool:
@@ -543,17 +584,24 @@ def merge_update(existing: dict[str, Any], update: dict[str, Any]) -> dict[str, 
     return merged
 
 
-def _plan_steps(old: dict[str, Any] | None, new: dict[str, Any]) -> Steps:
-    """The plan's steps: start+scale a new app, restart on a config change, scale on an
-    ``instances`` change, nothing when identical."""
-    app_id = new["id"]
+#: The plan for each kind of change (Marathon's DeploymentPlan; an identical app: no steps).
+_STEPS: dict[str | None, tuple[str, ...]] = {
+    "create": ("StartApplication", "ScaleApplication"),
+    "config": ("RestartApplication",),
+    "scale": ("ScaleApplication",),
+    None: (),
+}
+
+
+def _change(old: dict[str, Any] | None, new: dict[str, Any]) -> str | None:
+    """What a new definition does to the app: create, config (restart), scale, or nothing."""
     if old is None:
-        return [[("StartApplication", app_id)], [("ScaleApplication", app_id)]]
+        return "create"
     if appdefs.config_differs(old, new):
-        return [[("RestartApplication", app_id)]]
+        return "config"
     if old["instances"] != new["instances"]:
-        return [[("ScaleApplication", app_id)]]
-    return []
+        return "scale"
+    return None
 
 
 def _reset_backoff(rec: Record) -> None:

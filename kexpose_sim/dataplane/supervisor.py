@@ -1,0 +1,115 @@
+"""Processes the simulator starts (HAProxy for tasks and pools): started, watched, stopped.
+
+Every child gets ``PR_SET_PDEATHSIG``, so even a simulator killed with SIGKILL leaves no stray
+HAProxy behind; a clean stop terminates them all. An exit nobody asked for is reported to the
+owner's callback (a Marathon task then fails, like a crashed container).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+_libc = ctypes.CDLL("libc.so.6", use_errno=True)
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+@dataclass
+class Managed:
+    key: str
+    process: subprocess.Popen
+    log: Path
+    on_exit: Callable[[str, int, str], None] | None
+    stopping: bool = False
+
+
+def tail(path: Path, lines: int = 6) -> str:
+    try:
+        text = path.read_text(errors="replace").strip().splitlines()
+    except FileNotFoundError:
+        return ""
+    return "\n".join(text[-lines:])
+
+
+class Supervisor:
+    def __init__(self, poll: float = 0.1):
+        self._lock = threading.Lock()
+        self._procs: dict[str, Managed] = {}
+        self._stop = threading.Event()
+        self._watcher = threading.Thread(target=self._watch, args=(poll,), name="kexpose-sim-supervisor", daemon=True)
+        self._watcher.start()
+
+    def start(self, key: str, argv: list[str], log: Path,
+              on_exit: Callable[[str, int, str], None] | None = None) -> Managed:
+        self.stop(key)
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "ab") as out:
+            process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                       preexec_fn=_die_with_parent, start_new_session=True)
+        managed = Managed(key, process, log, on_exit)
+        with self._lock:
+            self._procs[key] = managed
+        return managed
+
+    def running(self, key: str) -> bool:
+        with self._lock:
+            m = self._procs.get(key)
+        return m is not None and m.process.poll() is None
+
+    def signal(self, key: str, sig: int) -> None:
+        with self._lock:
+            m = self._procs.get(key)
+        if m is not None and m.process.poll() is None:
+            m.process.send_signal(sig)
+
+    def stop(self, key: str, grace: float = 2.0) -> None:
+        with self._lock:
+            m = self._procs.pop(key, None)
+        if m is None:
+            return
+        m.stopping = True
+        if m.process.poll() is None:
+            m.process.terminate()
+            try:
+                m.process.wait(grace)
+            except subprocess.TimeoutExpired:
+                m.process.kill()
+                m.process.wait()
+
+    def stop_all(self) -> None:
+        self._stop.set()
+        with self._lock:
+            keys = list(self._procs)
+        for key in keys:
+            self.stop(key)
+
+    def _watch(self, poll: float) -> None:
+        while not self._stop.wait(poll):
+            with self._lock:
+                exited = [m for m in self._procs.values() if m.process.poll() is not None]
+                for m in exited:
+                    del self._procs[m.key]
+            for m in exited:
+                if m.on_exit is not None and not m.stopping:
+                    m.on_exit(m.key, m.process.returncode, tail(m.log))
+
+
+def wait_alive(managed: Managed, seconds: float) -> int | None:
+    """Give a new process ``seconds`` to fail at start-up; its exit code if it did."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        code = managed.process.poll()
+        if code is not None:
+            return code
+        time.sleep(0.02)
+    return managed.process.poll()
