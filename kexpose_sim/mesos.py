@@ -3,6 +3,8 @@ needs — how ``dcos task exec … cat ca-crt.pem`` style look-ups work without 
 
 - ``GET /mesos/tasks``: every task (Marathon's and the frameworks'), with ``framework_id``,
   ``slave_id``, ``executor_id`` and ``name``;
+- ``GET /agent/<agent-id>/state``: the agent's frameworks and executors with their sandbox
+  ``directory``;
 - ``GET /agent/<agent-id>/files/download?path=<sandbox path>``: a file from an agent's sandbox.
 """
 
@@ -24,6 +26,8 @@ def handle(state, request: Request, path: str) -> Response:
     if path in ("/mesos/tasks", "/mesos/master/tasks"):
         return json_response({"tasks": tasks(state)})
     parts = path.strip("/").split("/")
+    if len(parts) == 3 and parts[0] == "agent" and parts[2] == "state":
+        return json_response(agent_state(state, parts[1]))
     if len(parts) == 4 and parts[0] == "agent" and parts[2:] == ["files", "download"]:
         return download(state, parts[1], request.args.get("path", ""))
     return text_response("Not Found", 404)
@@ -42,6 +46,15 @@ def tasks(state) -> list[dict]:
                         "slave_id": t["slaveId"], "executor_id": t["id"], "state": t["state"],
                         "sandbox": sandbox_path(t["slaveId"], MARATHON_FRAMEWORK_ID, t["id"])})
         return out
+
+
+def agent_state(state, agent_id: str) -> dict:
+    """The part of a Mesos agent's ``/state`` that locates sandboxes."""
+    frameworks: dict[str, list[dict]] = {}
+    for t in tasks(state):
+        if t["slave_id"] == agent_id:
+            frameworks.setdefault(t["framework_id"], []).append({"id": t["executor_id"], "directory": t["sandbox"]})
+    return {"id": agent_id, "frameworks": [{"id": fw, "executors": ex} for fw, ex in frameworks.items()]}
 
 
 def download(state, agent_id: str, file_path: str) -> Response:

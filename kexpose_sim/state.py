@@ -9,6 +9,7 @@ from typing import Any
 from kexpose_sim.adminrouter import AuthBackend
 from kexpose_sim.cluster import Cluster, build_cluster, load_seed
 from kexpose_sim.config import SimConfig, random_agent_network
+from kexpose_sim.dataplane.marathonlb import PACKAGE_APP as MARATHON_LB_PACKAGE_APP
 from kexpose_sim.edgelb.backend import EdgeLBBackend
 from kexpose_sim.events import EventBus
 from kexpose_sim.faults import FaultConfig, FaultInjector
@@ -37,7 +38,8 @@ class SimState:
             self.cluster = Cluster.from_dict(snapshot["cluster"])
         else:
             config.agent_network = config.agent_network or random_agent_network()
-            self.cluster = build_cluster(load_seed(config.seed_file), config.agent_network)
+            seed = load_seed(config.seed_file)
+            self.cluster = build_cluster(seed, config.agent_network)
         self.auth = AuthBackend(config)
         self.marathon = MarathonBackend(self)
         self.edgelb = EdgeLBBackend(self)
@@ -45,6 +47,9 @@ class SimState:
             self.auth.load_dict(snapshot["auth"])
             self.marathon.load_dict(snapshot["marathon"])
             self.edgelb.load_dict(snapshot["edgelb"])
+        elif seed.get("marathon_lb"):
+            # A cluster that comes with Marathon-LB installed (group "external"), as the seeds assume.
+            self.marathon.put_internal_app(dict(MARATHON_LB_PACKAGE_APP))
         self.save()
 
     def snapshot(self) -> dict[str, Any]:

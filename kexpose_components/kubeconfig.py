@@ -1,0 +1,68 @@
+"""kubeconfig entries for exposures, with the options of ``dcos kubernetes kubeconfig``:
+``--context-name`` (or the name derived from the URL), ``--path-to-custom-ca`` (CA data),
+``--insecure-skip-tls-verify``, ``--no-activate-context`` (the default here: merging never
+switches the current context unless asked). ``tls-server-name`` is set when the server is reached
+at an address while its certificate names a domain."""
+
+from __future__ import annotations
+
+import base64
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+@dataclass(frozen=True)
+class KubeEntry:
+    context: str
+    server: str
+    ca_pem: str | None  # None: insecure-skip-tls-verify
+    tls_server_name: str | None = None
+
+
+def entries_to_config(entries: list[KubeEntry], current: str | None = None) -> dict[str, Any]:
+    clusters, contexts, users = [], [], []
+    for e in entries:
+        cluster: dict[str, Any] = {"server": e.server}
+        if e.ca_pem:
+            cluster["certificate-authority-data"] = base64.b64encode(e.ca_pem.encode()).decode()
+        else:
+            cluster["insecure-skip-tls-verify"] = True
+        if e.tls_server_name:
+            cluster["tls-server-name"] = e.tls_server_name
+        clusters.append({"name": e.context, "cluster": cluster})
+        users.append({"name": e.context, "user": {}})  # credentials come from the user (--token, exec plugin)
+        contexts.append({"name": e.context, "context": {"cluster": e.context, "user": e.context}})
+    config: dict[str, Any] = {"apiVersion": "v1", "kind": "Config", "preferences": {}, "clusters": clusters,
+                              "users": users, "contexts": contexts}
+    config["current-context"] = current or (entries[0].context if entries else "")
+    return config
+
+
+def merge(existing: dict[str, Any], new: dict[str, Any], activate: str | None) -> dict[str, Any]:
+    """Replace same-named clusters, users and contexts; keep everything else (and the current
+    context, unless ``activate`` names the one to switch to)."""
+    merged = dict(existing) if existing else {"apiVersion": "v1", "kind": "Config", "preferences": {}}
+    for section in ("clusters", "users", "contexts"):
+        names = {item["name"] for item in new.get(section, [])}
+        kept = [item for item in merged.get(section) or [] if item.get("name") not in names]
+        merged[section] = kept + list(new.get(section, []))
+    if activate:
+        merged["current-context"] = activate
+    else:
+        merged.setdefault("current-context", new.get("current-context", ""))
+    return merged
+
+
+def write_merged(path: str, new: dict[str, Any], activate: str | None) -> None:
+    """Merge into the kubeconfig at ``path`` (created 0600 if missing)."""
+    target = Path(path).expanduser()
+    existing = yaml.safe_load(target.read_text()) if target.exists() else {}
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(target.suffix + ".kexpose-tmp")
+    tmp.write_text(yaml.safe_dump(merge(existing or {}, new, activate), sort_keys=False))
+    tmp.chmod(0o600)
+    os.replace(tmp, target)

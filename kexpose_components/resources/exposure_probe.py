@@ -1,0 +1,58 @@
+"""``ExposureProbe``: proves an exposure works at the end of ``up`` (see ``kexpose_components.probe``).
+
+It runs when it is created and whenever what it checks changes (endpoint, expected CA, or the
+``revision`` its exposure hands it, e.g. a config hash). Refresh keeps the last result, so a
+``pulumi refresh`` stays clean. A failed probe fails the ``up`` naming the hop that failed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
+
+from kexpose_components.probe import ProbeFailed, probe
+
+INPUTS = ("host", "port", "server_name", "ca_pem", "revision", "wait")
+
+
+class ExposureProbeError(Exception):
+    """The exposure does not work; the message names the hop."""
+
+
+class ExposureProbeProvider(ResourceProvider):
+    def _run(self, props: dict[str, Any]) -> dict[str, Any]:
+        try:
+            result = probe(props["host"], int(props["port"]), props["server_name"], props.get("ca_pem") or None,
+                           float(props.get("wait") or 60))
+        except ProbeFailed as exc:
+            raise ExposureProbeError(f"exposure check of https://{props['server_name']}:{int(props['port'])} "
+                                     f"(via {props['host']}) failed at {exc}") from None
+        return {**props, "latency_ms": result.latency_ms, "verified": result.verified,
+                "not_after": result.not_after, "subject": result.subject}
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        return DiffResult(changes=any(olds.get(k) != news.get(k) for k in INPUTS), replaces=[])
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        return CreateResult(f"{props['host']}:{int(props['port'])}/{props['server_name']}", self._run(props))
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(self._run(news))
+
+
+class ExposureProbe(Resource, module="exposure", name="Probe"):
+    """Checks ``https://<server_name>:<port>`` reached at ``host``; outputs ``latency_ms``,
+    ``verified`` (chain checked against ``ca_pem``), ``not_after`` and ``subject``."""
+
+    latency_ms: pulumi.Output[float]
+    verified: pulumi.Output[bool]
+    not_after: pulumi.Output[str]
+
+    def __init__(self, name: str, host: pulumi.Input[str], port: int, server_name: pulumi.Input[str],
+                 ca_pem: pulumi.Input[str] | None = None, revision: pulumi.Input[str] = "", wait: float = 60.0,
+                 opts: pulumi.ResourceOptions | None = None):
+        props = {"host": host, "port": port, "server_name": server_name, "ca_pem": ca_pem or "", "revision": revision,
+                 "wait": wait, "latency_ms": None, "verified": None, "not_after": None, "subject": None}
+        super().__init__(ExposureProbeProvider(), name, props, opts)

@@ -1,0 +1,111 @@
+"""``HaproxyConfig``: the rendered haproxy.cfg as a stack resource, validated during preview.
+
+``check`` renders the model and runs the real ``haproxy -c`` on it — in ``pulumi preview`` too —
+so a bad option fails the preview with HAProxy's own message and nothing changes. Certificate
+bundles that do not exist yet (unknown during the first preview) are stood in for by throwaway
+self-signed ones of the same shape. Outputs are the config text and a hash over the config and
+every referenced file, which the HAProxy app carries as a label so a change rolls its task.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
+from pulumi.runtime import rpc
+
+from kexpose_components.haproxy_config import HaproxyModel, HaproxyRejected, Route, Timeouts, check_config, model_problems
+
+
+def model_from_dict(data: dict[str, Any]) -> HaproxyModel:
+    """The model from resource inputs (numbers arrive as floats; lists as lists)."""
+    routes = tuple(Route(**{**r, "domains": tuple(r.get("domains") or ())}) for r in data.get("routes") or ())
+    fields = {f.name for f in dataclasses.fields(HaproxyModel)}
+    values = {k: v for k, v in data.items() if k in fields and k not in ("routes", "timeouts", "certificates")}
+    if "port" in values:
+        values["port"] = int(values["port"])
+    if "maxconn" in values:
+        values["maxconn"] = int(values["maxconn"])
+    return HaproxyModel(**values, routes=routes, certificates=tuple(data.get("certificates") or ()),
+                        timeouts=Timeouts(**(data.get("timeouts") or {})))
+
+
+def model_to_dict(model: HaproxyModel) -> dict[str, Any]:
+    return dataclasses.asdict(model)
+
+
+def _placeholders(model: HaproxyModel) -> dict[str, str]:
+    """Stand-ins for files whose contents are unknown yet (first preview)."""
+    from kexpose_components import certs
+
+    pair = certs.self_signed_wildcard(validity_days=1)
+    out = {name: pair.cert_pem + pair.key_pem for name in model.certificates}
+    out.update({r.ca_file: pair.cert_pem for r in model.routes if r.ca_file})
+    return out
+
+
+def config_hash(config: str, files: dict[str, str]) -> str:
+    digest = hashlib.sha256(config.encode())
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(files[name].encode()).digest())
+    return digest.hexdigest()
+
+
+class HaproxyConfigProvider(ResourceProvider):
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        try:
+            model = model_from_dict(news["model"])
+        except (TypeError, ValueError, KeyError) as exc:
+            return CheckResult(news, [CheckFailure("model", f"is not a valid HAProxy model: {exc}")])
+        failures = [CheckFailure(f"model.{f}", reason) for f, reason in model_problems(model)]
+        if failures:
+            return CheckResult(news, failures)
+        files = news.get("files")
+        known = isinstance(files, dict) and all(v is not rpc.UNKNOWN and isinstance(v, str) for v in files.values())
+        stand_ins = _placeholders(model)
+        if known:
+            stand_ins.update(files)
+        try:
+            check_config(model, stand_ins, news.get("extra") or "")
+        except HaproxyRejected as exc:
+            failures.append(CheckFailure("model", f"haproxy -c rejects the configuration: {exc}"))
+        return CheckResult(news, failures)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        changed = [k for k in ("model", "files", "extra") if olds.get(k) != news.get(k)]
+        return DiffResult(changes=bool(changed), replaces=[])
+
+    def _outputs(self, props: dict[str, Any]) -> dict[str, Any]:
+        model = model_from_dict(props["model"])
+        config = check_config(model, props["files"], props.get("extra") or "")
+        return {**props, "config": config, "sha256": config_hash(config, props["files"])}
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        outs = self._outputs(props)
+        return CreateResult(outs["sha256"][:16], outs)
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(self._outputs(news))
+
+
+class HaproxyConfig(Resource, module="haproxy", name="Config"):
+    """A validated haproxy.cfg.
+
+    Args:
+        model: a :class:`HaproxyModel` (or its dict).
+        files: file name -> content for every file the config references (bundles with private
+            keys: kept secret).
+        extra: raw HAProxy config appended verbatim (validated with the rest).
+    """
+
+    config: pulumi.Output[str]
+    sha256: pulumi.Output[str]
+
+    def __init__(self, name: str, model: HaproxyModel | dict, files: pulumi.Input[dict], extra: str = "",
+                 opts: pulumi.ResourceOptions | None = None):
+        model_dict = model_to_dict(model) if isinstance(model, HaproxyModel) else model
+        props = {"model": model_dict, "files": pulumi.Output.secret(files), "extra": extra, "config": None, "sha256": None}
+        super().__init__(HaproxyConfigProvider(), name, props, opts)

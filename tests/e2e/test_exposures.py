@@ -1,0 +1,82 @@
+"""Every exposure method through the real program, engine, simulator, HAProxy and kubectl."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+import pytest
+import requests
+import yaml
+from pulumi import automation as auto
+
+
+def public_address(sim) -> str:
+    return next(a["address"] for a in requests.get(f"{sim.url}/_sim/cluster", timeout=5).json()["agents"] if a["public"])
+
+
+def tokens(sim) -> dict[str, str]:
+    return {k["name"]: k["token"] for k in requests.get(f"{sim.url}/_sim/kubernetes", timeout=5).json()}
+
+
+def wait_marathon_lb(sim) -> None:
+    token = requests.post(f"{sim.url}/acs/api/v1/auth/login", json={"uid": "bootstrapuser", "password": "deleteme"}, timeout=5).json()["token"]
+    deadline = time.monotonic() + 15
+    while True:
+        app = requests.get(f"{sim.marathon}/v2/apps/marathon-lb", headers={"Authorization": f"token={token}"}, timeout=5).json()["app"]
+        if app["tasksRunning"] == 1:
+            return
+        assert time.monotonic() < deadline, app.get("lastTaskFailure")
+        time.sleep(0.2)
+
+
+def kubectl(kubeconfig: str, tmp_path, context: str, token: str, *args: str) -> subprocess.CompletedProcess:
+    path = tmp_path / "kubeconfig"
+    path.write_text(kubeconfig)
+    return subprocess.run(["kubectl", "--kubeconfig", str(path), "--context", context, "--token", token, *args],
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_marathon_lb_and_edge_lb(cluster_sim, project_stack, tmp_path):
+    sim = cluster_sim
+    wait_marathon_lb(sim)
+    agent = public_address(sim)
+    stack = project_stack()
+    stack.configure({
+        "dcos": {"url": sim.url, "uid": "bootstrapuser"},
+        "clusters": [{"service": "kubernetes"}, {"service": "dev/kubernetes01"}],
+        "exposures": [
+            {"name": "mlb", "method": "marathon-lb", "clusters": ["kubernetes"], "port": 6443, "agents": [agent]},
+            {"name": "elb", "method": "edge-lb", "clusters": ["dev/kubernetes01"], "port": 7443, "statsPort": 7090, "agents": [agent]},
+        ],
+    }, secrets={"dcosPassword": "deleteme"})
+    up = stack.up()
+    assert up.summary.result == "succeeded"
+    endpoints = up.outputs["endpoints"].value
+    assert endpoints == {"mlb/kubernetes": f"https://{agent}:6443", "elb/dev/kubernetes01": f"https://{agent}:7443"}
+    kubeconfig = up.outputs["kubeconfig"].value
+    config = yaml.safe_load(kubeconfig)
+    contexts = [c["name"] for c in config["contexts"]]
+    assert contexts == [f"{agent.replace('.', '-')}6443", f"{agent.replace('.', '-')}7443"]
+    t = tokens(sim)
+    for context, service in zip(contexts, ("kubernetes", "dev/kubernetes01")):
+        result = kubectl(kubeconfig, tmp_path, context, t[service], "get", "namespaces")
+        assert result.returncode == 0 and "kube-system" in result.stdout, result.stderr
+    assert "deleteme" not in up.stdout
+    stack.preview(expect_no_changes=True)
+    stack.destroy()
+    assert requests.get(f"{sim.url}/_sim/state", timeout=5).json()["edgelb"]["pools"] == {}
+
+
+def test_bad_config_names_the_key(cluster_sim, project_stack):
+    stack = project_stack("bad")
+    stack.configure({
+        "dcos": {"url": cluster_sim.url},
+        "clusters": [{"service": "kubernetes"}],
+        "exposures": [{"name": "mlb", "method": "marathon-lb", "clusters": ["kubernetes"], "port": 443, "agents": ["10.0.0.7"]}],
+    })
+    with pytest.raises(auto.errors.CommandError) as err:
+        stack.preview()
+    text = str(err.value)
+    assert "kexpose:exposures[0].port: 443 is taken by Marathon-LB itself" in text and "use e.g. 6443" in text
+    assert "Traceback" not in text
