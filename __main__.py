@@ -1,5 +1,7 @@
-"""kexpose's Pulumi program: what the selected stack's `kexpose:` config asks for."""
+"""kexpose's Pulumi program: what the selected stack's ``kexpose:`` config asks for
+(see README "Stack config reference"). The logic lives in importable modules so dynamic
+providers stay small and the provider process can import them."""
 
-import pulumi
+from kexpose_components.program import run
 
-pulumi.export("stack", pulumi.get_stack())
+run()

@@ -74,6 +74,7 @@ class ExposureSettings:
     ssh: SshSettings | None = None
     insecure_backend: bool = False
     image: str = "haproxy:2.8"
+    bind_options: str = ""
     # Marathon-LB
     group: str = "external"
     verify_backend: bool = True
@@ -85,6 +86,7 @@ class ExposureSettings:
     timeouts: Timeouts = field(default_factory=Timeouts)
     context_name: str | None = None
     insecure_skip_tls_verify: bool = False
+    url_host: str = "domain"  # domain: https://<domain>:<port>; agent: https://<agent>:<port> + tls-server-name
 
 
 @dataclass(frozen=True)
@@ -232,7 +234,7 @@ def _parse_exposures(value: Any, clusters: dict[str, ClusterSettings], problems:
 
 _EXPOSURE_KEYS = {"name", "method", "clusters", "cluster", "port", "agents", "mode", "directory", "ssh", "insecureBackend",
                   "image", "group", "verifyBackend", "caBundlePath", "poolName", "statsPort", "statsBindAddress", "timeouts",
-                  "contextName", "insecureSkipTlsVerify"}
+                  "contextName", "insecureSkipTlsVerify", "urlHost", "bindOptions"}
 
 
 def _parse_exposure(item: Any, key: str, clusters: dict[str, ClusterSettings], problems: _Problems) -> ExposureSettings | None:
@@ -290,6 +292,9 @@ def _parse_exposure(item: Any, key: str, clusters: dict[str, ClusterSettings], p
     for tkey, tval in timeouts.items():
         if not isinstance(tval, str) or not DURATION.match(tval):
             problems.add(f"{key}.timeouts.{tkey}", f'{tval!r} is not a duration like "30s", "15m" or "86400s"')
+    url_host = data.get("urlHost", "domain")
+    if url_host not in ("domain", "agent"):
+        problems.add(f"{key}.urlHost", '"domain" (URL uses the cluster\'s domain; DNS must point it at the agent) or "agent" (URL uses the agent address; kubeconfig sets tls-server-name)')
     stats_port = data.get("statsPort")
     if method == "edge-lb":
         stats_port = _int(stats_port if stats_port is not None else port + 1, f"{key}.statsPort", problems, 6090)
@@ -298,12 +303,14 @@ def _parse_exposure(item: Any, key: str, clusters: dict[str, ClusterSettings], p
     return ExposureSettings(
         name=name, method=method, clusters=services, port=port, agents=tuple(agents), mode=mode,
         directory=data.get("directory", "/opt/kexpose/haproxy"), ssh=ssh, insecure_backend=bool(data.get("insecureBackend", False)),
-        image=data.get("image", "haproxy:2.8"), group=data.get("group", "external"),
+        image=data.get("image", "haproxy:2.8"), bind_options=str(data.get("bindOptions", "")),
+        group=data.get("group", "external"),
         verify_backend=data.get("verifyBackend", True) is not False,
         ca_bundle_path=data.get("caBundlePath", "/mnt/mesos/sandbox/.ssl/ca-bundle.crt"),
         pool_name=data.get("poolName"), stats_port=stats_port, stats_bind_address=data.get("statsBindAddress", "127.0.0.1"),
         timeouts=Timeouts(**{k: v for k, v in timeouts.items() if isinstance(v, str)}),
         context_name=data.get("contextName"), insecure_skip_tls_verify=bool(data.get("insecureSkipTlsVerify", False)),
+        url_host=url_host,
     )
 
 

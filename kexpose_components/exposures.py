@@ -32,19 +32,23 @@ class Endpoint:
 
     exposure: str
     service: str
-    url: str  # https://<domain or agent>:<port>
+    url: str  # https://<domain or agent>:<port> (see urlHost)
     host: str  # where to connect (a public agent)
     server_name: str  # SNI / tls-server-name
     ca_pem: pulumi.Input[str] | None  # what clients should trust; None = insecure-skip-tls-verify
     context_name: str
 
 
-def _endpoint(settings: ExposureSettings, cluster: ClusterSettings, ca_pem: pulumi.Input[str] | None) -> Endpoint:
+def endpoint_for(settings: ExposureSettings, cluster: ClusterSettings, ca_pem: pulumi.Input[str] | None) -> Endpoint:
     host = settings.agents[0]
     server_name = cluster.domain or host
-    url = f"https://{server_name}:{settings.port}"
-    return Endpoint(settings.name, cluster.service, url, host, server_name, ca_pem,
-                    settings.context_name or naming.context_name(url))
+    url = f"https://{host if settings.url_host == 'agent' else server_name}:{settings.port}"
+    # Named after what clients verify (the domain), so clusters sharing one address stay apart.
+    context = naming.context_name(f"https://{server_name}:{settings.port}")
+    if settings.context_name:
+        several = len(settings.clusters) > 1
+        context = f"{settings.context_name}-{naming.flat_name(cluster.service)}" if several else settings.context_name
+    return Endpoint(settings.name, cluster.service, url, host, server_name, ca_pem, context)
 
 
 def _digest(value: Any) -> str:
@@ -109,7 +113,7 @@ class MarathonLbExposure(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         app = marathon_lb_app(settings, cluster.service)
         self.app = MarathonApp(f"{name}-app", connection=connection, app=app, opts=child)
-        self.endpoint = _endpoint(settings, cluster, None)
+        self.endpoint = endpoint_for(settings, cluster, None)
         self.endpoints = [self.endpoint]
         self.probe = ExposureProbe(f"{name}-probe", host=self.endpoint.host, port=settings.port,
                                    server_name=self.endpoint.server_name, revision=_digest(app),
@@ -125,7 +129,7 @@ class EdgeLbExposure(pulumi.ComponentResource):
         super().__init__("kexpose:exposure:EdgeLb", name, None, opts)
         pool = edgelb_pool(settings, cluster.service)
         self.pool = EdgeLBPool(f"{name}-pool", connection=connection, pool=pool, opts=pulumi.ResourceOptions(parent=self))
-        self.endpoint = _endpoint(settings, cluster, None)
+        self.endpoint = endpoint_for(settings, cluster, None)
         self.endpoints = [self.endpoint]
         self.probe = ExposureProbe(f"{name}-probe", host=self.endpoint.host, port=settings.port,
                                    server_name=self.endpoint.server_name, revision=_digest(pool),

@@ -55,6 +55,7 @@ class HaproxyModel:
     config_dir: str  # where the files live inside the container, e.g. /haproxy
     port: int = 6443
     bind_address: str = ""  # "" = all of the agent's addresses
+    bind_options: str = ""  # extra options for the bind line, e.g. "alpn h2,http/1.1" (haproxy -c checks them)
     certificates: tuple[str, ...] = ()  # bundle file names in config_dir (cert, key, chain)
     routes: tuple[Route, ...] = ()
     default_backend: str | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlparse
 from typing import Any
 
 import pulumi
@@ -46,9 +47,9 @@ def kubeconfig_yaml(endpoints: list[Endpoint]) -> pulumi.Output[str]:
     def build(resolved: list[str]) -> str:
         entries = []
         for e, ca in zip(endpoints, resolved):
-            server = e.url if e.server_name != e.host else f"https://{e.host}:{e.url.rsplit(':', 1)[1]}"
-            sni = e.server_name if e.server_name != e.host else None
-            entries.append(KubeEntry(e.context_name, server, ca or None, sni))
+            url_host = urlparse(e.url).hostname
+            sni = e.server_name if url_host != e.server_name else None  # URL is an address, cert names a domain
+            entries.append(KubeEntry(e.context_name, e.url, ca or None, sni))
         return yaml.safe_dump(entries_to_config(entries), sort_keys=False)
 
     return pulumi.Output.all(*cas).apply(build)
@@ -75,6 +76,7 @@ def run() -> None:
             component = HaproxyExposure(exposure.name, exposure, clusters, conn, cas)
         endpoints.extend(component.endpoints)
     pulumi.export("endpoints", {f"{e.exposure}/{e.service}": e.url for e in endpoints})
+    pulumi.export("contexts", {f"{e.exposure}/{e.service}": e.context_name for e in endpoints})
     kubeconfig = kubeconfig_yaml(endpoints)
     pulumi.export("kubeconfig", kubeconfig)
     if settings.kubeconfig.path and not pulumi.runtime.is_dry_run():

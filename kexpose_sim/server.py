@@ -139,8 +139,30 @@ class SimulatorApp:
             return json_response(self.dataplane.kubernetes.describe())
         if path == "/state" and method == "GET":
             return json_response(state.snapshot())
+        if path.startswith("/ssh"):
+            return self.admin_ssh(path, method, body)
         if path.startswith("/auth/") and method == "PUT" and isinstance(body, dict):
             return self.admin_auth(path[len("/auth/"):], body)
+        return json_response({"message": f"no admin route {method} /_sim{path}"}, 404)
+
+    def admin_ssh(self, path: str, method: str, body) -> Response:
+        """The agents' sshd: who may log in (an operator's authorized_keys) and their host keys."""
+        if self.dataplane is None:
+            return json_response({"message": "the data plane is off (--no-dataplane)"}, 404)
+        sshd = self.dataplane.sshd
+        if path == "/ssh" and method == "GET":
+            return json_response(sshd.describe())
+        if path == "/ssh/known-hosts" and method == "GET":
+            return text_response(sshd.known_hosts())
+        if path == "/ssh/authorized-keys" and method == "PUT" and isinstance(body, dict):
+            try:
+                sshd.authorize(str(body.get("public_key", "")))
+            except ValueError as exc:
+                return json_response({"message": str(exc)}, 400)
+            return json_response(sshd.describe())
+        if path == "/ssh/authorized-keys" and method == "DELETE":
+            sshd.revoke_all()
+            return json_response(sshd.describe())
         return json_response({"message": f"no admin route {method} /_sim{path}"}, 404)
 
     def admin_auth(self, path: str, body: dict) -> Response:
@@ -219,7 +241,8 @@ class Simulator:
         if self.dataplane is not None:
             self.dataplane.start()
         self.runner.start()
-        self._thread = threading.Thread(target=self.server.serve_forever, name="kexpose-sim-http", daemon=True)
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="kexpose-sim-http", daemon=True)
         self._thread.start()
         return self
 

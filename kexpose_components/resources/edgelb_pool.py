@@ -19,6 +19,7 @@ from kexpose_components.dcos.edgelb import EDGELB_DEFAULTS, EdgeLBClient, PoolNo
 from kexpose_components.dcos.edgelb_checks import check_pool
 from kexpose_components.progress import announce, report
 from kexpose_components.resources.timeouts import DEFAULT_TIMEOUT, timeout_seconds
+from kexpose_components.resources.unknowns import contains_unknown
 
 
 class EdgeLBPoolError(Exception):
@@ -31,14 +32,19 @@ def _client(props: dict[str, Any]) -> EdgeLBClient:
 
 class EdgeLBPoolProvider(ResourceProvider):
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        failures = [CheckFailure(f, r) for f, r in check_pool(news.get("pool"))]
+        pool = news.get("pool")
+        failures = [] if contains_unknown(pool) else [CheckFailure(f, r) for f, r in check_pool(pool)]
         connection = news.get("connection")
+        if contains_unknown(connection):
+            return CheckResult(news, failures)
         if not isinstance(connection, dict) or not connection.get("url"):
             failures.append(CheckFailure("connection.url", "is required: the DC/OS URL, e.g. https://dcos.example.com"))
         return CheckResult(news, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         old, new = olds["pool"], news["pool"]
+        if contains_unknown(new):
+            return DiffResult(changes=True, replaces=[])
         if new["name"] != old["name"] or new.get("namespace") != old.get("namespace"):
             # Edge-LB cannot rename a pool or move it to another namespace: replace it.
             return DiffResult(changes=True, replaces=["pool"], delete_before_replace=True)

@@ -15,8 +15,8 @@ from typing import Any
 
 import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
-from pulumi.runtime import rpc
 
+from kexpose_components.resources.unknowns import contains_unknown
 from kexpose_components.haproxy_config import HaproxyModel, HaproxyRejected, Route, Timeouts, check_config, model_problems
 
 
@@ -64,7 +64,7 @@ class HaproxyConfigProvider(ResourceProvider):
         if failures:
             return CheckResult(news, failures)
         files = news.get("files")
-        known = isinstance(files, dict) and all(v is not rpc.UNKNOWN and isinstance(v, str) for v in files.values())
+        known = isinstance(files, dict) and not contains_unknown(files)
         stand_ins = _placeholders(model)
         if known:
             stand_ins.update(files)

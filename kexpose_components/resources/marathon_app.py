@@ -33,6 +33,7 @@ from kexpose_components.dcos.marathon import (
 from kexpose_components.dcos.marathon_checks import canonical_app_id, check_app
 from kexpose_components.progress import report
 from kexpose_components.resources.timeouts import DEFAULT_TIMEOUT, timeout_seconds
+from kexpose_components.resources.unknowns import contains_unknown
 
 
 
@@ -50,16 +51,21 @@ def _fixed_host_ports(app: dict[str, Any]) -> bool:
 
 class MarathonAppProvider(ResourceProvider):
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        failures = [CheckFailure(f, r) for f, r in check_app(news.get("app"))]
+        app = news.get("app")
+        failures = [] if contains_unknown(app) else [CheckFailure(f, r) for f, r in check_app(app)]
         connection = news.get("connection")
+        if contains_unknown(connection):
+            return CheckResult(news, failures)
         if not isinstance(connection, dict) or not connection.get("url"):
             failures.append(CheckFailure("connection.url", "is required: the DC/OS URL, e.g. https://dcos.example.com"))
-        if not failures:
-            news = {**news, "app": {**news["app"], "id": canonical_app_id(news["app"]["id"])}}
+        if not failures and not contains_unknown(app):
+            news = {**news, "app": {**app, "id": canonical_app_id(app["id"])}}
         return CheckResult(news, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         old_app, new_app = olds["app"], news["app"]
+        if contains_unknown(new_app):
+            return DiffResult(changes=True, replaces=[])  # decided at up time, when it is known
         if new_app["id"] != old_app["id"]:
             return DiffResult(changes=True, replaces=["app"], delete_before_replace=_fixed_host_ports(new_app))
         changes = changed_fields(new_app, olds.get("live") or {}) or old_app != new_app

@@ -10,6 +10,7 @@ from kexpose_sim.dataplane.edgelb_pools import EdgeLbPools
 from kexpose_sim.dataplane.haproxy_tasks import HaproxyTasks
 from kexpose_sim.dataplane.kubernetes import KubernetesControlPlanes
 from kexpose_sim.dataplane.marathonlb import MarathonLb
+from kexpose_sim.dataplane.sshd import AgentSshd
 from kexpose_sim.dataplane.supervisor import Supervisor
 
 
@@ -34,6 +35,7 @@ class DataPlane:
             raise DataPlaneUnavailable(f"{reason}; run with --no-dataplane for the APIs alone")
         self.state = state
         self.supervisor = Supervisor()
+        self.sshd = AgentSshd(state, self.supervisor)
         self.hosts_file = Path(state.config.state_dir) / "dataplane" / "hosts"
         write_hosts_file(state, self.hosts_file)
         self.kubernetes = KubernetesControlPlanes(state)
@@ -44,6 +46,7 @@ class DataPlane:
 
     def start(self) -> None:
         self.kubernetes.start()
+        self.sshd.start()
         self.haproxy_tasks.install()
         self.marathon_lb.install()
         with self.state.lock:
@@ -54,5 +57,6 @@ class DataPlane:
 
     def stop(self) -> None:
         self.edgelb_pools.stop()
+        self.sshd.stop()  # before stop_all: it finds open sessions through the listeners' pids
         self.supervisor.stop_all()
         self.kubernetes.stop()

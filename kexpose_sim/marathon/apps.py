@@ -221,7 +221,8 @@ class _Volume(_Obj):
     """A host volume needs ``hostPath`` and ``mode``; secret, persistent and external ones do not."""
 
     def check(self, errors: _Errors, path: str, value: Any, required: tuple[str, ...] | None = None) -> None:
-        special = isinstance(value, dict) and any(value.get(k) is not None for k in ("secret", "persistent", "external"))
+        special = isinstance(value, dict) and any(value.get(k) is not None
+                                                  for k in ("secret", "persistent", "external"))
         super().check(errors, path, value, self.required if special else self.required + ("hostPath", "mode"))
 
 
@@ -486,8 +487,9 @@ def check_semantics(app: dict[str, Any], features: tuple[str, ...], role: str) -
 def _check_ports(errors: _Errors, app: dict[str, Any]) -> None:
     if app.get("portDefinitions") and network_kind(app) != "host":
         errors.add("/", "portDefinitions are only allowed with host-networking")
+    mappings = app.get("container", {}).get("portMappings", [])
     for path, items, key in (("/portDefinitions", app.get("portDefinitions", []), "port"),
-                             ("/container/portMappings", app.get("container", {}).get("portMappings", []), "servicePort")):
+                             ("/container/portMappings", mappings, "servicePort")):
         names = [item["name"] for item in items if "name" in item]
         if len(names) != len(set(names)):
             errors.add(path, "Port names must be unique.")
@@ -499,7 +501,8 @@ def _check_ports(errors: _Errors, app: dict[str, Any]) -> None:
 def _check_networks(errors: _Errors, app: dict[str, Any]) -> None:
     modes = [n["mode"] for n in app["networks"]]
     if ("host" in modes or "container/bridge" in modes) and len(modes) > 1:
-        errors.add("/networks", "May specify a single host network, single bridge network, or else 1-to-n container networks")
+        errors.add("/networks", "May specify a single host network, single bridge network, "
+                                "or else 1-to-n container networks")
     for i, n in enumerate(app["networks"]):
         if n["mode"] == "host" and ("name" in n or "labels" in n):
             errors.add(f"/networks({i})", "Host networks may not have names or labels")

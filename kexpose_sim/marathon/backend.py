@@ -43,10 +43,6 @@ def _safe_id(app_id: str) -> str:
     return app_id.strip("/").replace("/", "_")
 
 
-def app_not_found(app_id: str) -> ValidationFailure:
-    return ValidationFailure(404, f"App '{app_id}' does not exist")
-
-
 class MarathonBackend:
     def __init__(self, state) -> None:
         self.state = state
@@ -75,7 +71,7 @@ class MarathonBackend:
         """The app's record, or 404."""
         rec = self.apps.get(app_id)
         if rec is None:
-            raise app_not_found(app_id)
+            raise ValidationFailure(404, f"App '{app_id}' does not exist")
         return rec
 
     def app_tasks(self, app_id: str) -> list[dict[str, Any]]:
@@ -105,18 +101,15 @@ class MarathonBackend:
 
     # -- validation -----------------------------------------------------------------------------
     def prepare(self, body: Any, app_id: str | None, partial: bool) -> dict[str, Any]:
-        """Validate a client body and return the normalised definition it asks for. ``app_id``
-        (from the URL) overrides the body's id; ``partial`` merges over the existing app."""
+        """Validate a client body (422 ``Invalid JSON``), normalise it, apply the semantic rules
+        (422 ``Object is not valid``) and return the definition it asks for. ``app_id`` (from the
+        URL) overrides the body's id; ``partial`` merges over the existing app."""
         raw = appdefs.read_app(body, require_id=app_id is None)
         raw.pop("version", None)
         raw["id"] = appdefs.canonical_id(app_id if app_id is not None else raw["id"])
         existing = self.apps.get(raw["id"])
         if partial and existing is not None:
             raw = merge_update(existing["definition"], raw)
-        return self.validated(raw)
-
-    def validated(self, raw: dict[str, Any]) -> dict[str, Any]:
-        """Normalise and apply the semantic rules (422 ``Object is not valid``)."""
         definition = appdefs.normalize(raw, self.role)
         appdefs.check_semantics(definition, self.state.config.marathon_features, self.role)
         return definition
@@ -266,11 +259,8 @@ class MarathonBackend:
     # -- internal apps (Edge-LB pool schedulers) --------------------------------------------------
     def put_internal_app(self, definition: dict[str, Any]) -> str:
         """Create/replace an app on behalf of another DC/OS service (Cosmos installing a
-        package): validated like an API call, but forced. Returns the deployment id."""
-        raw = appdefs.read_app(definition, require_id=True)
-        raw.pop("version", None)
-        raw["id"] = appdefs.canonical_id(raw["id"])
-        deployment_id, _, _ = self.put_app(self.validated(raw), force=True)
+        package): validated like a full API definition, but forced. Returns the deployment id."""
+        deployment_id, _, _ = self.put_app(self.prepare(definition, None, partial=False), force=True)
         return deployment_id
 
     def remove_internal_app(self, app_id: str) -> None:
@@ -371,7 +361,8 @@ class MarathonBackend:
             elif task["_hung"] and task["_plan"] not in self.deployments:
                 task["_hung"] = False  # the stuck deployment was replaced: the launch proceeds
                 task["_stagedAt"] = now
-            elif task["state"] == "TASK_STAGING" and not task["_hung"] and now >= task["_stagedAt"] + task["_launchSeconds"]:
+            elif (task["state"] == "TASK_STAGING" and not task["_hung"]
+                  and now >= task["_stagedAt"] + task["_launchSeconds"]):
                 self._run_or_fail(task, now)
             elif (task["state"] == "TASK_RUNNING" and task["_checks"] and "healthCheckResults" not in task
                   and now >= task["_startedAt"] + timing.health_grace):
@@ -400,8 +391,7 @@ class MarathonBackend:
 
     def fail_task(self, task_id: str, message: str) -> None:
         """A task died (it failed to start, or its process exited): TASK_FAILED, its ports are
-        freed, the app records ``lastTaskFailure`` and relaunches only after the backoff
-        (``backoffSeconds * backoffFactor^(failures-1)``, at most ``maxLaunchDelaySeconds``).
+        freed, the app records ``lastTaskFailure`` and relaunches only after the backoff.
         Unknown or already finished tasks are ignored."""
         task = self.tasks.get(task_id)
         if task is None or task["state"] == "TASK_KILLING":
@@ -416,9 +406,7 @@ class MarathonBackend:
                                   "state": "TASK_FAILED", "taskId": task_id, "timestamp": timestamp(),
                                   "version": task["version"], "slaveId": task["slaveId"]}
         rec["_failures"] = rec.get("_failures", 0) + 1
-        app = rec["definition"]
-        delay = app["backoffSeconds"] * app["backoffFactor"] ** (rec["_failures"] - 1)
-        rec["_nextLaunchAt"] = time.time() + min(delay, app["maxLaunchDelaySeconds"])
+        rec["_nextLaunchAt"] = time.time() + _backoff_delay(rec["definition"], rec["_failures"])
 
     def _start_failure(self, task: dict[str, Any], app: dict[str, Any]) -> str | None:
         """Why the task fails to start: declared by the definition, or by an installed runtime.
@@ -608,6 +596,16 @@ def _reset_backoff(rec: Record) -> None:
     """A new config starts without launch delay (Marathon resets the delay on app updates)."""
     rec.pop("_failures", None)
     rec.pop("_nextLaunchAt", None)
+
+
+def _backoff_delay(app: dict[str, Any], failures: int) -> float:
+    """``backoffSeconds * backoffFactor^(failures-1)``, at most ``maxLaunchDelaySeconds`` (also
+    when the power overflows, as it does for an app that has crash-looped for long enough)."""
+    try:
+        delay = app["backoffSeconds"] * app["backoffFactor"] ** (failures - 1)
+    except OverflowError:
+        return app["maxLaunchDelaySeconds"]
+    return min(delay, app["maxLaunchDelaySeconds"])
 
 
 def _kill_order(tasks: list[dict[str, Any]], selection: str) -> list[dict[str, Any]]:

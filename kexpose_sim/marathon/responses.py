@@ -7,7 +7,7 @@ import json
 import math
 import queue
 import re
-from typing import Any
+from typing import Any, Callable
 
 from werkzeug.wrappers import Request, Response
 
@@ -21,6 +21,7 @@ SSE_HEARTBEAT_SECONDS = 10.0
 MAX_NESTING = 100
 APP_SUFFIX = re.compile(r"^(?P<id>.*?)(?:/(?P<kind>restart|tasks|versions)(?:/(?P<arg>[^/]+))?)?$")
 EMBED_PREFIXES = ("group.apps.", "apps.", "app.")
+LabelPredicate = Callable[[dict[str, str]], bool]
 #: A label selector term: letters, digits, ``-_.``, or any backslash-escaped character.
 LABEL_TERM = r"(?:\\.|[-A-Za-z0-9_.])+"
 LABEL_SELECTOR = re.compile(
@@ -52,6 +53,7 @@ def _bounded_int(text: str) -> int:
 
 
 def _nesting_depth(value: Any) -> int:
+    """How deeply objects and arrays nest (iteratively: the point is not to recurse)."""
     depth, stack = 0, [(value, 1)]
     while stack:
         item, level = stack.pop()
@@ -104,7 +106,7 @@ def handle(state, request: Request, path: str) -> Response:
             response = route(state, request, path)
         except ValidationFailure as exc:
             return json_response(exc.body(), exc.status)
-        if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+        if request.method in ("POST", "PUT", "PATCH", "DELETE") and response.status_code < 400:
             state.save()
         return response
 
@@ -163,7 +165,6 @@ def app_route(marathon: MarathonBackend, request: Request, rest: str) -> Respons
     if kind == "restart":
         if m != "POST":
             return _not_allowed()
-        marathon.record(app_id)
         return _deployment_result(*marathon.restart_app(app_id, _flag(request, "force", False)))
     if kind == "versions":
         return versions(marathon, request, app_id, arg)
@@ -246,7 +247,7 @@ def list_group(marathon: MarathonBackend, group: str) -> Response:
     return json_response({"*": [marathon.app_info(a) for a in found]})
 
 
-def parse_label_selector(text: str) -> list:
+def parse_label_selector(text: str) -> list[LabelPredicate]:
     """Marathon's label selector (``a==b``, ``a!=b``, ``a in (b, c)``, ``a notin (b)``, ``a``;
     comma-separated, all must match) as predicates over labels. 422 if it does not parse."""
     selectors, pos = [], 0
@@ -263,7 +264,7 @@ def _unescape(term: str) -> str:
     return re.sub(r"\\(.)", r"\1", term)
 
 
-def _label_predicate(match: re.Match):
+def _label_predicate(match: re.Match) -> LabelPredicate:
     key = _unescape(match["key"])
     if match["eq"]:
         value, equal = _unescape(match["value"]), match["eq"] == "=="

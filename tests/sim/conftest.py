@@ -47,9 +47,10 @@ class RunningSim:
 def sim_factory(tmp_path):
     started: list[Simulator] = []
 
-    def start(faults: FaultConfig | None = None, state_dir: Path | None = None, **config) -> RunningSim:
+    def start(faults: FaultConfig | None = None, state_dir: Path | None = None, dataplane: bool = True,
+              **config) -> RunningSim:
         cfg = SimConfig(state_dir=state_dir or tmp_path / f"sim{len(started)}", **config)
-        sim = Simulator(cfg, faults).start()
+        sim = Simulator(cfg, faults, dataplane=dataplane).start()
         started.append(sim)
         return RunningSim(sim, sim.base_url)
 

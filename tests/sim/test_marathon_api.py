@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterator
 import pytest
 import requests
 
-from kexpose_sim.config import SimConfig
+from kexpose_sim.config import SimConfig, Timing
 from kexpose_sim.faults import FaultConfig
 from kexpose_sim.server import Simulator
 from tests.sim.conftest import RunningSim
@@ -358,7 +358,9 @@ def test_put_multiple_apps_in_one_deployment(m):
 
 
 # -- apps: delete, restart, tasks ---------------------------------------------------------------------
-def test_delete_defaults_to_force_and_the_app_is_gone_at_once(sim, m):
+def test_delete_defaults_to_force_and_the_app_is_gone_at_once(sim_factory):
+    sim = sim_factory(auth="none", timing=Timing(task_kill=0.5))  # the StopApplication plan stays visible
+    m = sim.marathon
     create(m, {"id": "/d", "cmd": "x", "instances": 2})
     sim.set_faults(hang_deployments=True)
     stuck = put(m, "/d", {"cmd": "y"}, wait=False).json()["deploymentId"]
@@ -656,7 +658,8 @@ def test_422_invalid_json_uses_play_error_keys_and_index_paths(shared):
 
 @pytest.mark.parametrize("body,path,error", [
     ({"id": "/n"}, "/", "AppDefinition must either contain one of 'cmd' or 'args', and/or a 'container'."),
-    ({"id": "/n", "cmd": "x", "args": ["y"]}, "/", "AppDefinition must either contain a 'cmd' or a 'args', but not both"),
+    ({"id": "/n", "cmd": "x", "args": ["y"]}, "/",
+     "AppDefinition must either contain a 'cmd' or a 'args', but not both"),
     ({"id": "/n", "cmd": "x", "portDefinitions": [{"port": 0, "name": "a"}, {"port": 0, "name": "a"}]},
      "/portDefinitions", "Port names must be unique."),
     ({"id": "/n", "cmd": "x", "portDefinitions": [{"port": 8080}, {"port": 8080}]},
@@ -737,6 +740,9 @@ def test_ids_are_stored_absolute_and_normalised(shared, raw, canonical):
     assert get_app(m, canonical + "/")["id"] == canonical  # a trailing slash in the URL works too
 
 
+RESERVED = "must not end with any of the following reserved keywords: restart, tasks, versions, ., .."
+
+
 @pytest.mark.parametrize("raw,message,error", [
     ("/Upper", "Invalid JSON", "error.pattern"),
     ("/under_score", "Invalid JSON", "error.pattern"),
@@ -745,9 +751,9 @@ def test_ids_are_stored_absolute_and_normalised(shared, raw, canonical):
     ("/newline\n", "Invalid JSON", "error.pattern"),
     ("", "Invalid JSON", "error.minLength"),
     ("/", "Object is not valid", "Path must contain at least one path element"),
-    ("/a/restart", "Object is not valid", "must not end with any of the following reserved keywords: restart, tasks, versions, ., .."),
-    ("/a/tasks", "Object is not valid", "must not end with any of the following reserved keywords: restart, tasks, versions, ., .."),
-    ("versions", "Object is not valid", "must not end with any of the following reserved keywords: restart, tasks, versions, ., .."),
+    ("/a/restart", "Object is not valid", RESERVED),
+    ("/a/tasks", "Object is not valid", RESERVED),
+    ("versions", "Object is not valid", RESERVED),
 ])
 def test_invalid_ids(shared, raw, message, error):
     m = shared.marathon
@@ -833,7 +839,8 @@ def test_docker_health_check_fetch_and_network_defaults(m):
     create(m, {
         "id": "/full", "cmd": "x", "uris": ["http://x/y.tgz"],
         "container": {"docker": {"image": "nginx"}},
-        "healthChecks": [{"protocol": "MESOS_HTTP", "path": "/"}, {"protocol": "COMMAND", "command": {"value": "true"}}],
+        "healthChecks": [{"protocol": "MESOS_HTTP", "path": "/"},
+                         {"protocol": "COMMAND", "command": {"value": "true"}}],
         "unknownField": 1, "env": {}, "instances": None,
     })
     app = get_app(m, "/full")
@@ -972,6 +979,13 @@ def test_runtime_hooks_fail_tasks_like_a_crashing_container(sim, m):
     assert ("TASK_FAILED", "/fine") in seen and ("TASK_RUNNING", "/fine") in seen
     # One failure means a backoffSeconds (1 s) wait, then Marathon keeps its instance count.
     wait_for(lambda: get_app(m, "/fine")["tasksRunning"] == 1, what="the relaunch")
+    # After a long crash loop the backoff power overflows; it is capped, and the runner goes on.
+    task_id = get_app(m, "/fine")["tasks"][0]["id"]
+    with sim.sim.state.lock:
+        backend.apps["/fine"]["_failures"] = 100_000
+        backend.fail_task(task_id, "again")
+        assert backend.apps["/fine"]["_nextLaunchAt"] - time.time() == pytest.approx(300, abs=5)
+    create(m, {"id": "/after", "cmd": "x"})
 
 
 def test_default_upgrade_strategy_deadlocks_on_a_fixed_port_and_zero_capacity_does_not(m):
@@ -1059,7 +1073,8 @@ def test_wrong_types_anywhere_are_4xx_never_500(m):
     for value in WRONG_VALUES:
         for method, url in (("PUT", "/v2/apps"), ("POST", "/v2/tasks/delete"), ("PUT", "/v2/apps/existing"),
                             ("POST", "/v2/apps")):
-            _assert_answered(session.request(method, f"{m}{url}", json=value, params={"force": "true"}, timeout=TIMEOUT))
+            _assert_answered(session.request(method, f"{m}{url}", json=value, params={"force": "true"},
+                                             timeout=TIMEOUT))
         _assert_answered(session.put(f"{m}/v2/apps", json=[{"id": "/existing", "cmd": value}], timeout=TIMEOUT))
         _assert_answered(session.post(f"{m}/v2/tasks/delete", json={"ids": value}, timeout=TIMEOUT))
 
@@ -1075,7 +1090,8 @@ def test_garbage_requests_are_4xx_never_500(shared):
         inner["a"] = inner = {}
     samples += [json.dumps(deep).encode(), b"{\"id\": \"/big\", \"cmd\": \"x\", \"mem\": 1" + b"0" * 400 + b"}",
                 b"{\"id\": \"/big\", \"cmd\": \"x\", \"mem\": 1" + b"0" * 5000 + b"}"]
-    samples += [b"[" * 5000, b"{\"a\":" * 3000, b"1e999", b"\"\\ud800\"", b"{\"id\": \"/x\", \"cmd\": \"x\", \"mem\": 1e999}",
+    samples += [b"[" * 5000, b"{\"a\":" * 3000, b"1e999", b"\"\\ud800\"",
+                b"{\"id\": \"/x\", \"cmd\": \"x\", \"mem\": 1e999}",
                 b"null", b"true", b"[]", b"{}", json.dumps({"id": "/x", "cmd": "x"}).encode()[:-3]]
     urls = [("POST", "/v2/apps"), ("PUT", "/v2/apps/g"), ("PATCH", "/v2/apps/g"), ("PUT", "/v2/apps"),
             ("POST", "/v2/tasks/delete"), ("PUT", "/v2/apps/g?partialUpdate=false")]

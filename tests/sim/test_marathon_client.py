@@ -96,7 +96,9 @@ def test_tasks_deployments_info_and_ping(sim, client):
     rollback = client.delete_deployment(deployments[0].id)
     assert set(rollback) == {"deploymentId", "version"}
     client.create_app("/stuck2", MarathonApp(cmd="x"))
-    assert client.delete_deployment(client.list_deployments()[0].id, force=True) == {}
+    stuck2 = next(d for d in client.list_deployments() if d.affected_apps == ["/stuck2"])
+    assert client.delete_deployment(stuck2.id, force=True) == {}
+    assert stuck2.id not in {d.id for d in client.list_deployments()}
 
     info = client.get_info()
     assert isinstance(info, MarathonInfo) and info.marathon_config.mesos_role == "slave_public"

@@ -1,0 +1,103 @@
+"""``HaproxyExposure``: the seeds' standalone-HAProxy method as one component.
+
+quick: a self-signed wildcard certificate (``CN=*``), one cluster, the backend verifying the
+apiserver against the cluster CA (``verify none`` only with ``insecureBackend: true``); clients
+skip verification, as in the seeds' example 1.
+trusted: a CA and a certificate per domain (bundles of cert, key, chain — in that order), SNI
+routing of every domain to its cluster on one port, CA-verified backends; clients verify the
+chain against the CA (the kubeconfig carries it), as in example 2.
+
+Resources, in order: certificates -> HaproxyConfig (validated by haproxy -c during preview) ->
+AgentFiles (config, bundles and CAs to every public agent over SSH) -> the HAProxy Marathon app
+(pinned to those agents, rolled by the config hash) -> one ExposureProbe per cluster.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pulumi
+
+from kexpose_components import naming
+from kexpose_components.config import ClusterSettings, ExposureSettings
+from kexpose_components.exposures import Endpoint, endpoint_for
+from kexpose_components.haproxy_app import standalone_app
+from kexpose_components.haproxy_config import HaproxyModel, Route, Timeouts
+from kexpose_components.resources.agent_files import AgentFiles
+from kexpose_components.resources.certificate import CertificateAuthority, DomainCertificate, SelfSignedWildcard
+from kexpose_components.resources.exposure_probe import ExposureProbe
+from kexpose_components.resources.haproxy_config import HaproxyConfig
+from kexpose_components.resources.marathon_app import MarathonApp
+
+CONTAINER_DIR = "/haproxy"
+
+
+def _route(settings: ExposureSettings, cluster: ClusterSettings, domains: tuple[str, ...]) -> Route:
+    ca_file = None if settings.insecure_backend else f"{naming.task_prefix(cluster.service)}-ca.pem"
+    return Route(backend=f"backend_{naming.flat_name(cluster.service)}", vip=naming.vip(cluster.service),
+                 domains=domains, ca_file=ca_file, verify_host=naming.vip_host(cluster.service) if ca_file else None)
+
+
+class HaproxyExposure(pulumi.ComponentResource):
+    def __init__(self, name: str, settings: ExposureSettings, clusters: list[ClusterSettings],
+                 connection: pulumi.Input[Any], cluster_cas: dict[str, pulumi.Input[str]],
+                 opts: pulumi.ResourceOptions | None = None):
+        super().__init__("kexpose:exposure:Haproxy", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        files: dict[str, pulumi.Input[str]] = {}
+        routes: list[Route] = []
+        client_ca: pulumi.Input[str] | None = None
+        if settings.mode == "quick":
+            cert = SelfSignedWildcard(f"{name}-cert", opts=child)
+            files["haproxy.pem"] = cert.bundle_pem
+            cluster = clusters[0]
+            routes.append(_route(settings, cluster, (cluster.domain,) if cluster.domain else ()))
+            default_backend = routes[0].backend
+        else:
+            ca = CertificateAuthority(f"{name}-ca", common_name=f"kexpose {name} CA", opts=child)
+            client_ca = ca.cert_pem
+            for cluster in clusters:
+                flat = naming.flat_name(cluster.service)
+                leaf = DomainCertificate(f"{name}-{flat}-cert", ca=ca, domains=[cluster.domain], opts=child)
+                files[f"{flat}.pem"] = leaf.bundle_pem  # cert, key, chain — in that order
+                routes.append(_route(settings, cluster, (cluster.domain,)))
+            default_backend = None
+        for route, cluster in zip(routes, clusters):
+            if route.ca_file:
+                files[route.ca_file] = cluster_cas[cluster.service]
+        model = HaproxyModel(
+            name=name, config_dir=CONTAINER_DIR, port=settings.port,
+            certificates=tuple(f for f in files if f.endswith(".pem") and not f.endswith("-ca.pem")),
+            routes=tuple(routes), default_backend=default_backend, bind_options=settings.bind_options,
+            timeouts=Timeouts(connect=settings.timeouts.connect, client=settings.timeouts.client,
+                              server=settings.timeouts.server, tunnel=settings.timeouts.tunnel),
+        )
+        self.config = HaproxyConfig(f"{name}-config", model, files, opts=child)
+        ssh = settings.ssh
+        self.files = AgentFiles(
+            f"{name}-files",
+            agents=[{"host": a, "port": ssh.port, "user": ssh.user} for a in settings.agents],
+            ssh_private_key=pulumi.Output.secret(Path(ssh.private_key_file).read_text()),
+            known_hosts=Path(ssh.known_hosts_file).read_text(),
+            directory=settings.directory,
+            files=pulumi.Output.all(config=self.config.config, **files).apply(
+                lambda v: {"haproxy.cfg": v.pop("config"), **v}),
+            mode=0o600,
+            opts=child,
+        )
+        app = self.config.sha256.apply(lambda digest: standalone_app(
+            f"/kexpose/{name}", list(settings.agents), settings.directory, settings.port, digest,
+            container_dir=CONTAINER_DIR, image=settings.image))
+        self.app = MarathonApp(f"{name}-app", connection=connection, app=app,
+                               opts=pulumi.ResourceOptions(parent=self, depends_on=[self.files]))
+        self.endpoints: list[Endpoint] = []
+        self.probes = []
+        for cluster in clusters:
+            endpoint = endpoint_for(settings, cluster, client_ca)
+            self.endpoints.append(endpoint)
+            self.probes.append(ExposureProbe(
+                f"{name}-{naming.flat_name(cluster.service)}-probe", host=endpoint.host, port=settings.port,
+                server_name=endpoint.server_name, ca_pem=client_ca, revision=self.config.sha256,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.app])))
+        self.register_outputs({"urls": [e.url for e in self.endpoints]})

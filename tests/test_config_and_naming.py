@@ -1,0 +1,80 @@
+"""Stack config validation (every problem names the key and a fix) and the naming rules."""
+
+from __future__ import annotations
+
+import pytest
+
+from kexpose_components import naming
+from kexpose_components.config import ConfigError, parse
+from kexpose_components.kubeconfig import KubeEntry, entries_to_config, merge
+
+GOOD = {
+    "dcos": {"url": "https://dcos.example.com", "uid": "kexpose"},
+    "clusters": [{"service": "kubernetes"}, {"service": "dev/kubernetes01", "domain": "devkubernetes01.example.com"}],
+    "exposures": [{"name": "mlb", "method": "marathon-lb", "clusters": ["kubernetes"], "port": 6443, "agents": ["10.0.0.7"]}],
+}
+
+
+def problems(raw: dict, secrets: set[str] = frozenset({"dcosPassword"})) -> str:
+    with pytest.raises(ConfigError) as err:
+        parse(raw, set(secrets))
+    return str(err.value)
+
+
+def test_good_config_parses():
+    settings = parse(GOOD, {"dcosPassword"})
+    assert settings.auth == "password" and settings.exposures[0].port == 6443
+    assert settings.clusters["dev/kubernetes01"].domain == "devkubernetes01.example.com"
+
+
+@pytest.mark.parametrize("change,expected", [
+    ({"dcos": {}}, "kexpose:dcos.url: is required: the DC/OS cluster URL, e.g. https://dcos.example.com"),
+    ({"dcos": {"url": "http://dcos.example.com"}}, "kexpose:dcos.url: uses plain http to a remote host"),
+    ({"clusters": [{"service": "Dev_K8s"}]}, 'kexpose:clusters[0].service: must be a DC/OS service name, e.g. "kubernetes"'),
+    ({"clusters": [{"service": "kubernetes", "domain": "not a domain"}]}, "kexpose:clusters[0].domain:"),
+    ({"exposures": [{"name": "x", "method": "nginx", "clusters": ["kubernetes"], "port": 1, "agents": ["a"]}]},
+     'kexpose:exposures[0].method: must be one of haproxy, marathon-lb, edge-lb'),
+    ({"exposures": [{"name": "x", "method": "marathon-lb", "clusters": ["kubernetes"], "port": 10100, "agents": ["a"]}]},
+     "kexpose:exposures[0].port: 10100 is taken by Marathon-LB itself"),
+    ({"exposures": [{"name": "x", "method": "edge-lb", "clusters": ["nope"], "port": 6443, "agents": ["a"]}]},
+     "kexpose:exposures[0].clusters: 'nope' is not in kexpose:clusters"),
+    ({"exposures": [{"name": "x", "method": "haproxy", "mode": "trusted", "clusters": ["kubernetes"], "port": 6443, "agents": ["a"]}]},
+     "trusted mode routes by domain (SNI): set kexpose:clusters[…].domain for kubernetes"),
+    ({"exposures": [{"name": "x", "method": "haproxy", "mode": "quick", "clusters": ["kubernetes"], "port": 6443, "agents": ["a"]}]},
+     "kexpose:exposures[0].ssh.privateKeyFile: is required"),
+    ({"exposures": [{"name": "x", "method": "marathon-lb", "clusters": ["kubernetes"], "port": 6443, "agents": ["a"],
+                     "timeouts": {"client": "forever"}}]}, "kexpose:exposures[0].timeouts.client: 'forever' is not a duration"),
+    ({"exposures": [{"name": "x", "method": "marathon-lb", "clusters": ["kubernetes"], "port": 6443, "agents": ["a"], "prot": 1}]},
+     "kexpose:exposures[0].prot: is not a known key"),
+])
+def test_problems_name_the_key_and_a_fix(change, expected):
+    assert expected in problems({**GOOD, **change})
+
+
+def test_all_problems_are_reported_at_once_and_uid_is_needed_for_a_password():
+    text = problems({"dcos": {"url": "https://dcos.example.com"}, "clusters": [], "exposures": []})
+    assert "kexpose:dcos.uid" in text and "kexpose:clusters:" in text and "kexpose:exposures:" in text
+
+
+def test_same_port_on_same_agent_twice_is_refused():
+    exposures = [dict(GOOD["exposures"][0]), dict(GOOD["exposures"][0], name="other", method="edge-lb")]
+    assert "6443 on 10.0.0.7 is already used by exposure 'mlb'" in problems({**GOOD, "exposures": exposures})
+
+
+def test_naming_rules():
+    assert naming.vip("dev/kubernetes01") == "apiserver.devkubernetes01.l4lb.thisdcos.directory:6443"
+    assert naming.vip_host("/kubernetes/") == "apiserver.kubernetes.l4lb.thisdcos.directory"
+    assert naming.control_plane_task("dev/kubernetes01") == "dev.kubernetes01__kube-control-plane-0-instance"
+    assert naming.context_name("https://kube-apiserver.example.com:6443") == "kube-apiserver-example-com6443"
+    assert naming.context_name("https://10.0.0.7:7443") == "10-0-0-77443"  # same rule, host then port
+
+
+def test_kubeconfig_merge_keeps_other_entries_and_current_context():
+    existing = entries_to_config([KubeEntry("mine", "https://other:6443", None)])
+    new = entries_to_config([KubeEntry("kexpose-a", "https://10.0.0.7:6443", "CA PEM", "a.example.com")])
+    merged = merge(existing, new, activate=None)
+    assert [c["name"] for c in merged["contexts"]] == ["mine", "kexpose-a"]
+    assert merged["current-context"] == "mine"
+    cluster = merged["clusters"][1]["cluster"]
+    assert cluster["tls-server-name"] == "a.example.com" and "certificate-authority-data" in cluster
+    assert merge(existing, new, activate="kexpose-a")["current-context"] == "kexpose-a"
