@@ -23,7 +23,7 @@ DEFAULT_SEED: dict[str, Any] = {
         {"name": "private-1", "public": False},
     ],
     "kubernetes": ["kubernetes", "dev/kubernetes01", "dev/kubernetes02"],
-    "marathon_lb": False,  # true: install Marathon-LB (group external) on the first public agent
+    "marathon_lb": False,  # true (or {env: {...}}): install Marathon-LB (group external) on a public agent
 }
 
 #: Mesos agents offer these ports by default (DC/OS: 1025-2180, 2182-3887, 3889-5049, 5052-8079,

@@ -48,8 +48,10 @@ class SimState:
             self.marathon.load_dict(snapshot["marathon"])
             self.edgelb.load_dict(snapshot["edgelb"])
         elif seed.get("marathon_lb"):
-            # A cluster that comes with Marathon-LB installed (group "external"), as the seeds assume.
-            self.marathon.put_internal_app(dict(MARATHON_LB_PACKAGE_APP))
+            # A cluster that comes with Marathon-LB installed (group "external"), as the seeds assume;
+            # `marathon_lb: {env: {...}}` adds env to its app (e.g. SIM_TIMEOUT_CLIENT for tests).
+            extra = seed["marathon_lb"] if isinstance(seed["marathon_lb"], dict) else {}
+            self.marathon.put_internal_app({**MARATHON_LB_PACKAGE_APP, "env": dict(extra.get("env", {}))})
         self.save()
 
     def snapshot(self) -> dict[str, Any]:

@@ -53,6 +53,15 @@ def _table(kind: str, names: list[str], extra: list[tuple[str, list[str]]]) -> d
             "columnDefinitions": columns, "rows": rows}
 
 
+def _pod(namespace: str, name: str) -> dict[str, Any]:
+    """A Pod as kubectl needs it (``kubectl logs`` picks the container from ``spec.containers``)."""
+    return {"kind": "Pod", "apiVersion": "v1",
+            "metadata": {"name": name, "namespace": namespace, "creationTimestamp": CREATED},
+            "spec": {"containers": [{"name": "main", "image": "busybox:1.36"}]},
+            "status": {"phase": "Running", "containerStatuses": [
+                {"name": "main", "ready": True, "restartCount": 0, "image": "busybox:1.36", "started": True}]}}
+
+
 def _resource_list() -> dict[str, Any]:
     def res(name: str, kind: str, namespaced: bool, verbs: list[str]) -> dict[str, Any]:
         return {"name": name, "singularName": "", "namespaced": namespaced, "kind": kind, "verbs": verbs}
@@ -130,14 +139,13 @@ class KubeApiApp:
             if table:
                 return _json(_table("Pod", list(pods), [("Ready", ["1/1"] * len(pods)), ("Status", ["Running"] * len(pods))]))
             return _json({"kind": "PodList", "apiVersion": "v1", "metadata": {"resourceVersion": "1"},
-                          "items": [{"metadata": {"name": p, "namespace": namespace}, "status": {"phase": "Running"}} for p in pods]})
+                          "items": [_pod(namespace, p) for p in pods]})
         pod = rest[2]
         if pod not in pods:
             return status(404, "NotFound", f'pods "{pod}" not found', {"name": pod, "kind": "pods"})
         if len(rest) == 4 and rest[3] == "log":
             return self.logs(pod, request.args.get("follow") == "true")
-        return _json({"kind": "Pod", "apiVersion": "v1", "metadata": {"name": pod, "namespace": namespace},
-                      "status": {"phase": "Running"}})
+        return _json(_pod(namespace, pod))
 
     def logs(self, pod: str, follow: bool) -> Response:
         if not follow or pod == "hello":

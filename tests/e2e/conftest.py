@@ -4,10 +4,12 @@ against a simulator with a real data plane."""
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 import yaml
 from pulumi import automation as auto
 
@@ -60,11 +62,23 @@ def project_stack(tmp_path, engine_env):
 
 @pytest.fixture
 def cluster_sim(sim_factory, tmp_path):
-    """A simulator with auth, Marathon-LB installed, and two public agents."""
+    """A simulator with auth and Marathon-LB installed, its default timeouts scaled to 2 s."""
     seed = tmp_path / "seed.yaml"
     seed.write_text(yaml.safe_dump({
         "agents": [{"name": "public-1", "public": True}, {"name": "private-1", "public": False}],
         "kubernetes": ["kubernetes", "dev/kubernetes01", "dev/kubernetes02"],
-        "marathon_lb": True,
+        "marathon_lb": {"env": {"SIM_TIMEOUT_CLIENT": "2s", "SIM_TIMEOUT_SERVER": "2s"}},
     }))
     return sim_factory(auth="dcos", seed_file=seed)
+
+
+@pytest.fixture
+def ssh_files(cluster_sim, tmp_path) -> dict[str, str]:
+    """An SSH key the agents accept (as an operator would authorize it) and their host keys."""
+    key = tmp_path / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    requests.put(f"{cluster_sim.url}/_sim/ssh/authorized-keys", json={"public_key": (tmp_path / "id_ed25519.pub").read_text()},
+                 timeout=10).raise_for_status()
+    (tmp_path / "known_hosts").write_text(requests.get(f"{cluster_sim.url}/_sim/ssh/known-hosts", timeout=10).text)
+    return {"user": "core", "privateKeyFile": str(key), "knownHostsFile": str(tmp_path / "known_hosts")}
+

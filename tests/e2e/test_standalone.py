@@ -22,17 +22,6 @@ def tokens(sim) -> dict[str, str]:
     return {k["name"]: k["token"] for k in requests.get(f"{sim.url}/_sim/kubernetes", timeout=5).json()}
 
 
-@pytest.fixture
-def ssh_files(cluster_sim, tmp_path) -> dict[str, str]:
-    """An SSH key the agents accept (as an operator would authorize it) and their host keys."""
-    key = tmp_path / "id_ed25519"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
-    requests.put(f"{cluster_sim.url}/_sim/ssh/authorized-keys", json={"public_key": (tmp_path / "id_ed25519.pub").read_text()},
-                 timeout=10).raise_for_status()
-    (tmp_path / "known_hosts").write_text(requests.get(f"{cluster_sim.url}/_sim/ssh/known-hosts", timeout=10).text)
-    return {"user": "core", "privateKeyFile": str(key), "knownHostsFile": str(tmp_path / "known_hosts")}
-
-
 def settings(sim, agent: str, ssh: dict, sni_clusters: list[str], client_timeout: str = "86400s", bind_options: str = "") -> dict:
     return {
         "dcos": {"url": sim.url, "uid": "bootstrapuser"},

@@ -1,0 +1,110 @@
+"""Reliability suite fixtures: the real engine and simulator fixtures, plus a session ledger that
+counts fault-matrix cases, hypothesis examples and secrets-scan results and prints them at the end,
+and a per-test secrets scan of every stack a test creates."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections import Counter
+
+import pytest
+from pulumi import automation as auto
+
+from tests.providers.conftest import StackDriver, stack_factory  # noqa: F401  (fixtures)
+from tests.sim.conftest import RunningSim, sim, sim_factory, sim_process  # noqa: F401  (fixtures)
+
+FULL = os.environ.get("KEXPOSE_FULL_RELIABILITY") == "1"
+
+#: one distinctive password for the whole session: any plain-text hit is a leak
+PASSWORD = f"s3cret-{uuid.uuid4()}"
+USER = "kexpose"
+
+LEDGER: Counter = Counter()
+NOTES: list[str] = []
+SECRET_MARKERS = ("PRIVATE KEY",)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Recorder:
+    """Keeps every engine output a test saw, so the secrets scan can read it."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+
+    def run(self, fn, *args, **kwargs):
+        try:
+            result = fn(*args, **kwargs)
+        except auto.errors.CommandError as err:
+            self.texts.append(str(err))
+            raise
+        for attr in ("stdout", "stderr"):
+            self.texts.append(str(getattr(result, attr, "") or ""))
+        return result
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    return Recorder()
+
+
+def _scan(texts: dict[str, str], secrets: list[str]) -> list[str]:
+    leaks = []
+    for where, text in texts.items():
+        for s in secrets:
+            if s and s in text:
+                leaks.append(f"{where}: contains {s[:8]}…")
+        for marker in SECRET_MARKERS:
+            if marker in text:
+                leaks.append(f"{where}: contains {marker!r}")
+    return leaks
+
+
+@pytest.fixture
+def scanned_stacks(stack_factory, recorder, request):  # noqa: F811
+    """``stack_factory`` whose stacks are scanned for secrets before they are destroyed."""
+    stacks: list[StackDriver] = []
+    extra_secrets: list[str] = []
+
+    def make(program, name: str = "test") -> StackDriver:
+        driver = stack_factory(program, name)
+        stacks.append(driver)
+        return driver
+
+    make.extra_secrets = extra_secrets
+    yield make
+    texts: dict[str, str] = {}
+    for i, driver in enumerate(stacks):
+        try:
+            texts[f"stack {driver.stack.name}: state on disk"] = driver.raw_state()
+            texts[f"stack {driver.stack.name}: pulumi stack export"] = driver.plain_export()
+        except Exception as err:  # noqa: BLE001 - a stack that was never deployed has no export
+            NOTES.append(f"{request.node.name}: could not export {driver.stack.name}: {err}")
+    for i, text in enumerate(recorder.texts):
+        texts[f"engine output #{i}"] = text
+    leaks = _scan(texts, [PASSWORD, *extra_secrets])
+    LEDGER["secrets: stacks scanned"] += len(stacks)
+    LEDGER["secrets: texts scanned"] += len(texts)
+    LEDGER["secrets: leaks"] += len(leaks)
+    assert not leaks, f"secrets in plain text: {leaks}"
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if not LEDGER and not NOTES:
+        return
+    tr = terminalreporter
+    tr.section("kexpose reliability")
+    ran, conv = LEDGER["matrix: ran"], LEDGER["matrix: converged"]
+    tr.write_line(f"fault matrix: {ran} case(s) ran, {conv} converged"
+                  f"{'' if FULL else ' (quick subset; KEXPOSE_FULL_RELIABILITY=1 for all)'}")
+    for key in sorted(LEDGER):
+        if not key.startswith("matrix: "):
+            tr.write_line(f"{key}: {LEDGER[key]}")
+    for note in NOTES:
+        tr.write_line(f"note: {note}")
