@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pulumi
@@ -37,6 +37,7 @@ class Endpoint:
     server_name: str  # SNI / tls-server-name
     ca_pem: pulumi.Input[str] | None  # what clients should trust; None = insecure-skip-tls-verify
     context_name: str
+    probe: Any = None  # the ExposureProbe that checked it (set by the component)
 
 
 def endpoint_for(settings: ExposureSettings, cluster: ClusterSettings, ca_pem: pulumi.Input[str] | None) -> Endpoint:
@@ -114,10 +115,10 @@ class MarathonLbExposure(pulumi.ComponentResource):
         app = marathon_lb_app(settings, cluster.service)
         self.app = MarathonApp(f"{name}-app", connection=connection, app=app, opts=child)
         self.endpoint = endpoint_for(settings, cluster, None)
-        self.endpoints = [self.endpoint]
         self.probe = ExposureProbe(f"{name}-probe", host=self.endpoint.host, port=settings.port,
                                    server_name=self.endpoint.server_name, revision=_digest(app),
                                    opts=pulumi.ResourceOptions(parent=self, depends_on=[self.app]))
+        self.endpoints = [replace(self.endpoint, probe=self.probe)]
         self.register_outputs({"url": self.endpoint.url, "latency_ms": self.probe.latency_ms})
 
 
@@ -130,8 +131,8 @@ class EdgeLbExposure(pulumi.ComponentResource):
         pool = edgelb_pool(settings, cluster.service)
         self.pool = EdgeLBPool(f"{name}-pool", connection=connection, pool=pool, opts=pulumi.ResourceOptions(parent=self))
         self.endpoint = endpoint_for(settings, cluster, None)
-        self.endpoints = [self.endpoint]
         self.probe = ExposureProbe(f"{name}-probe", host=self.endpoint.host, port=settings.port,
                                    server_name=self.endpoint.server_name, revision=_digest(pool),
                                    opts=pulumi.ResourceOptions(parent=self, depends_on=[self.pool]))
+        self.endpoints = [replace(self.endpoint, probe=self.probe)]
         self.register_outputs({"url": self.endpoint.url, "latency_ms": self.probe.latency_ms})

@@ -14,6 +14,7 @@ AgentFiles (config, bundles and CAs to every public agent over SSH) -> the HAPro
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -95,9 +96,10 @@ class HaproxyExposure(pulumi.ComponentResource):
         self.probes = []
         for cluster in clusters:
             endpoint = endpoint_for(settings, cluster, client_ca)
-            self.endpoints.append(endpoint)
-            self.probes.append(ExposureProbe(
+            probe = ExposureProbe(
                 f"{name}-{naming.flat_name(cluster.service)}-probe", host=endpoint.host, port=settings.port,
                 server_name=endpoint.server_name, ca_pem=client_ca, revision=self.config.sha256,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.app])))
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.app]))
+            self.probes.append(probe)
+            self.endpoints.append(replace(endpoint, probe=probe))
         self.register_outputs({"urls": [e.url for e in self.endpoints]})

@@ -77,6 +77,8 @@ def run() -> None:
         endpoints.extend(component.endpoints)
     pulumi.export("endpoints", {f"{e.exposure}/{e.service}": e.url for e in endpoints})
     pulumi.export("contexts", {f"{e.exposure}/{e.service}": e.context_name for e in endpoints})
+    pulumi.export("probes", {f"{e.exposure}/{e.service}": {"latency_ms": e.probe.latency_ms, "verified": e.probe.verified,
+                                                          "not_after": e.probe.not_after} for e in endpoints})
     kubeconfig = kubeconfig_yaml(endpoints)
     pulumi.export("kubeconfig", kubeconfig)
     if settings.kubeconfig.path and not pulumi.runtime.is_dry_run():

@@ -105,7 +105,9 @@ class DcosSession:
         adapter = HTTPAdapter(max_retries=retry)
         self.http.mount("http://", adapter)
         self.http.mount("https://", adapter)
-        self.http.verify = self._verify_setting()
+        # Passed on every request: requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE override
+        # Session.verify, which would silently swap the cluster's CA for the system bundle.
+        self.verify = self._verify_setting()
 
     def _verify_setting(self) -> bool | str:
         if not self.connection.verify:
@@ -156,7 +158,7 @@ class DcosSession:
 
     def _send(self, method: str, url: str, **kwargs) -> requests.Response:
         try:
-            return self.http.request(method, url, timeout=self.connection.timeout, **kwargs)
+            return self.http.request(method, url, timeout=self.connection.timeout, verify=self.verify, **kwargs)
         except requests.exceptions.SSLError as exc:
             raise DcosApiError(method, url, None, f"TLS verification failed ({exc.__class__.__name__}); "
                                "give the cluster's CA bundle, or set verify: false to skip it explicitly") from None

@@ -54,6 +54,8 @@ def test_marathon_lb_and_edge_lb(cluster_sim, project_stack, tmp_path):
     assert up.summary.result == "succeeded"
     endpoints = up.outputs["endpoints"].value
     assert endpoints == {"mlb/kubernetes": f"https://{agent}:6443", "elb/dev/kubernetes01": f"https://{agent}:7443"}
+    probes = up.outputs["probes"].value
+    assert set(probes) == set(endpoints) and all(p["latency_ms"] > 0 and p["verified"] is False for p in probes.values())
     kubeconfig = up.outputs["kubeconfig"].value
     config = yaml.safe_load(kubeconfig)
     contexts = [c["name"] for c in config["contexts"]]

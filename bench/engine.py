@@ -1,0 +1,145 @@
+"""Benchmarks 1-3: engine overhead at scale, parallel convergence, API economy.
+
+Each kexpose figure (N ``MarathonApp`` dummies against an in-process simulator, auth off, no data
+plane) is set against the same operation on N no-op dynamic resources (``bench.noop``) timed in
+the same run: pulumi-random's native provider cannot be built here (docs/engine.md), and the no-op
+dynamic resource isolates what kexpose's providers add (HTTP calls, deployment waits) over the
+engine and the Python dynamic-provider machinery both pay.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from bench.common import Sim, inline_stack, median, ratio, simulator, timed
+from bench.noop import Noop
+from kexpose_components.resources.marathon_app import MarathonApp
+from kexpose_sim.config import Timing
+
+#: preview (creating N), up, no-op preview, no-op up, refresh, destroy — in that order on one stack.
+OPS = ("preview", "up", "noop_preview", "noop_up", "refresh", "destroy")
+FAST = Timing(task_launch=0.0, tick=0.01)
+
+
+def app(i: int) -> dict[str, Any]:
+    return {"id": f"/bench/app-{i}", "cmd": "sleep 1000", "cpus": 0.01, "mem": 8, "instances": 1}
+
+
+def kexpose_program(url: str, n: int) -> Callable[[], None]:
+    def program() -> None:
+        for i in range(n):
+            MarathonApp(f"app-{i}", connection={"url": url}, app=app(i))
+    return program
+
+
+def baseline_program(n: int) -> Callable[[], None]:
+    def program() -> None:
+        for i in range(n):
+            Noop(f"noop-{i}", key=str(i))
+    return program
+
+
+def lifecycle(program: Callable[[], None], sim: Sim | None, n: int) -> dict[str, Any]:
+    """Time every operation of OPS on a fresh stack; with ``sim``, count its API calls per op."""
+    out: dict[str, Any] = {"seconds": {}, "calls": {}, "writes": {}}
+    with inline_stack(program) as stack:
+        steps: dict[str, Callable[[], Any]] = {
+            "preview": stack.preview, "up": stack.up,
+            "noop_preview": lambda: stack.preview(expect_no_changes=True),
+            "noop_up": lambda: stack.up(expect_no_changes=True),
+            "refresh": stack.refresh, "destroy": stack.destroy,
+        }
+        for op in OPS:
+            if sim:
+                sim.reset_stats()
+            out["seconds"][op], _ = timed(steps[op])
+            if sim:
+                stats = sim.stats()
+                out["calls"][op], out["writes"][op] = stats["total"], stats["writes"]
+            if op == "up":
+                out["state_bytes_per_resource"] = len(json.dumps(stack.export_stack().deployment)) / n
+    return out
+
+
+def overhead_at_scale(ns: list[int], reps: int) -> dict[str, Any]:
+    """Benchmarks 1 and 3: medians per (N, op) for kexpose and the baseline, and their ratio."""
+    runs: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    with tempfile.TemporaryDirectory(prefix="kexpose-bench-sim-") as tmp, simulator(Path(tmp), FAST) as sim:
+        for _ in range(reps):  # interleaved, so drift in machine load hits both sides alike
+            for n in ns:
+                runs.setdefault(("kexpose", n), []).append(lifecycle(kexpose_program(sim.url, n), sim, n))
+                runs.setdefault(("baseline", n), []).append(lifecycle(baseline_program(n), None, n))
+    result: dict[str, Any] = {}
+    for n in ns:
+        k, b = runs[("kexpose", n)], runs[("baseline", n)]
+        row: dict[str, Any] = {}
+        for op in OPS:
+            ks, bs = median([r["seconds"][op] for r in k]), median([r["seconds"][op] for r in b])
+            row[op] = {"kexpose_s": ks, "baseline_s": bs, "ratio": ratio(ks, bs),
+                       "calls_per_resource": median([r["calls"][op] for r in k]) / n,
+                       "writes": max(r["writes"][op] for r in k)}
+        row["state_bytes_per_resource"] = {"kexpose": median([r["state_bytes_per_resource"] for r in k]),
+                                           "baseline": median([r["state_bytes_per_resource"] for r in b])}
+        result[str(n)] = row
+    return result
+
+
+def http_latency(sim: Sim, samples: int = 200) -> float:
+    """Median seconds of one GET /v2/apps/<id> on a kept-alive session (what a provider call costs)."""
+    session = requests.Session()
+    times = [timed(lambda: session.get(f"{sim.url}/service/marathon/v2/apps/bench/app-0", timeout=5))[0]
+             for _ in range(samples)]
+    return median(times)
+
+
+def breakdown(n: int, reps: int, slow: float = 0.5) -> dict[str, Any]:
+    """Where one ``up`` of N goes: engine + dynamic machinery (baseline), HTTP (calls x latency),
+    and deployment waits (the same up with task_launch=``slow`` minus task_launch=0)."""
+    ups: dict[str, list[float]] = {"baseline": [], "fast": [], "slow": []}
+    calls: list[int] = []
+    latency = float("nan")
+    with tempfile.TemporaryDirectory(prefix="kexpose-bench-sim-") as tmp, \
+            simulator(Path(tmp) / "fast", FAST) as fast, \
+            simulator(Path(tmp) / "slow", Timing(task_launch=slow, tick=0.01)) as slow_sim:
+        for _ in range(reps):
+            for key, program, sim in (("baseline", baseline_program(n), None), ("fast", kexpose_program(fast.url, n), fast),
+                                      ("slow", kexpose_program(slow_sim.url, n), slow_sim)):
+                with inline_stack(program) as stack:
+                    if sim:
+                        sim.reset_stats()
+                    seconds, _ = timed(stack.up)
+                    ups[key].append(seconds)
+                    if key == "fast" and sim:
+                        calls.append(sim.stats()["total"])
+        latency = http_latency(fast)
+    b, f, s = (median(ups[k]) for k in ("baseline", "fast", "slow"))
+    return {"n": n, "up_baseline_s": b, "up_kexpose_task_launch_0_s": f, f"up_kexpose_task_launch_{slow:g}_s": s,
+            "kexpose_extra_over_baseline_s": f - b, "deployment_wait_added_by_task_launch_s": s - f,
+            "task_launch_s": slow, "http_calls": median(calls), "http_median_latency_s": latency,
+            "http_serial_seconds": median(calls) * latency}
+
+
+def parallel_convergence(n: int, deploy_s: float, reps: int) -> dict[str, Any]:
+    """Benchmark 2: ``up`` of N independent apps that each take ``deploy_s`` to deploy, over deploy_s.
+    Run with the CLI's default ``--parallel`` and with ``--parallel N``; the floor is 1.0."""
+    out: dict[str, Any] = {"n": n, "deploy_s": deploy_s}
+    with tempfile.TemporaryDirectory(prefix="kexpose-bench-sim-") as tmp, \
+            simulator(Path(tmp), Timing(task_launch=deploy_s, tick=0.01)) as sim:
+        for label, parallel in (("default_parallel", None), (f"parallel_{n}", n)):
+            times, base = [], []
+            for _ in range(reps):
+                with inline_stack(kexpose_program(sim.url, n)) as stack:
+                    times.append(timed(lambda: stack.up(parallel=parallel))[0])
+                with inline_stack(baseline_program(n)) as stack:
+                    base.append(timed(lambda: stack.up(parallel=parallel))[0])
+            t, bt = median(times), median(base)
+            out[label] = {"up_s": t, "ratio_to_D": t / deploy_s, "baseline_up_s": bt,
+                          "ratio_to_D_after_engine_overhead": (t - bt) / deploy_s}
+    return out
