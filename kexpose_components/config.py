@@ -15,6 +15,7 @@ from typing import Any
 import pulumi
 
 from kexpose_components import naming
+from kexpose_components.haproxy_config import Timeouts
 
 MARATHON_LB_PORTS = {80, 443, 9090, 9091, *range(10000, 10151)}
 DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -51,14 +52,6 @@ class SshSettings:
     port: int = 22
     private_key_file: str = ""
     known_hosts_file: str = ""
-
-
-@dataclass(frozen=True)
-class Timeouts:
-    connect: str = "10s"
-    client: str = "86400s"
-    server: str = "86400s"
-    tunnel: str = "86400s"
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from kexpose_components import naming
 from kexpose_components.config import ClusterSettings, ExposureSettings
 from kexpose_components.exposures import Endpoint, endpoint_for
 from kexpose_components.haproxy_app import standalone_app
-from kexpose_components.haproxy_config import HaproxyModel, Route, Timeouts
+from kexpose_components.haproxy_config import HaproxyModel, Route
 from kexpose_components.resources.agent_files import AgentFiles
 from kexpose_components.resources.certificate import CertificateAuthority, DomainCertificate, SelfSignedWildcard
 from kexpose_components.resources.exposure_probe import ExposureProbe
@@ -71,8 +71,7 @@ class HaproxyExposure(pulumi.ComponentResource):
             name=name, config_dir=CONTAINER_DIR, port=settings.port,
             certificates=tuple(f for f in files if f.endswith(".pem") and not f.endswith("-ca.pem")),
             routes=tuple(routes), default_backend=default_backend, bind_options=settings.bind_options,
-            timeouts=Timeouts(connect=settings.timeouts.connect, client=settings.timeouts.client,
-                              server=settings.timeouts.server, tunnel=settings.timeouts.tunnel),
+            timeouts=settings.timeouts,
         )
         self.config = HaproxyConfig(f"{name}-config", model, files, opts=child)
         ssh = settings.ssh

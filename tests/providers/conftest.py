@@ -10,7 +10,7 @@ import pytest
 from pulumi import automation as auto
 
 from kexpose_components.engine import engine_root, workspace_options
-from tests.sim.conftest import RunningSim, sim, sim_factory  # noqa: F401  (fixtures)
+from tests.sim.conftest import sim, sim_factory  # noqa: F401  (fixtures)
 
 
 class StackDriver:

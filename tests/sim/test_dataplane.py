@@ -298,7 +298,7 @@ def test_processes_stop_with_the_simulator_and_come_back_after_restart(sim_facto
     wait_running(sim, "/kubernetes-haproxy")
     sim.sim.stop()
     assert socket.socket().connect_ex((agent["address"], 6443)) != 0  # nothing left listening
-    again = sim_factory(auth="none", state_dir=state_dir)
+    sim_factory(auth="none", state_dir=state_dir)  # a new simulator on the same state
     deadline = time.monotonic() + 10
     while "system:anonymous" not in curl("-k", f"https://{agent['address']}:6443/").stdout:
         assert time.monotonic() < deadline

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import random
 import time
@@ -149,21 +150,11 @@ def task_agents(sim, app_id: str) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def sim_factory(tmp_path) -> Iterator[Callable[..., RunningSim]]:
-    """Overrides conftest's factory (and so ``sim``) with API-only simulators: these tests are
-    about Marathon's API, and the seeds' HAProxy app must deploy without an haproxy.cfg on the
-    agent (the data plane would really run it)."""
-    started: list[Simulator] = []
-
-    def start(faults: FaultConfig | None = None, **config: Any) -> RunningSim:
-        cfg = SimConfig(state_dir=tmp_path / f"sim{len(started)}", **config)
-        sim = Simulator(cfg, faults, dataplane=False).start()
-        started.append(sim)
-        return RunningSim(sim, sim.base_url)
-
-    yield start
-    for sim in started:
-        sim.stop()
+def sim_factory(sim_factory) -> Callable[..., RunningSim]:
+    """API-only simulators (conftest's factory with the data plane off): these tests are about
+    Marathon's API, and the seeds' HAProxy app must deploy without an haproxy.cfg on the agent
+    (the data plane would really run it)."""
+    return functools.partial(sim_factory, dataplane=False)
 
 
 @pytest.fixture
