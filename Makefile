@@ -23,8 +23,9 @@ test: setup
 bench: setup
 	@$(PY) -m bench
 
+## The fault matrix in full (make test runs its quick subset), properties, secrets scan, soak.
 reliability: setup
-	@$(PY) -m pytest -m reliability tests/reliability
+	@KEXPOSE_FULL_RELIABILITY=1 $(PY) -m pytest -m reliability tests/reliability
 
 ## Run the simulator in the foreground (for poking at it by hand).
 sim: setup

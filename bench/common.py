@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import statistics
 import tempfile
 import time
@@ -78,3 +79,7 @@ def inline_stack(program: Callable[[], None], name: str = "bench") -> Iterator[a
                 stack.destroy()
             except auto.errors.CommandError:
                 pass
+            # The Automation API leaves the inline program's work dir (automation-*) behind.
+            work = Path(stack.workspace.work_dir)
+            if work.name.startswith("automation-"):
+                shutil.rmtree(work, ignore_errors=True)

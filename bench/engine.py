@@ -9,9 +9,13 @@ engine and the Python dynamic-provider machinery both pay.
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import math
+import os
+import re
+import subprocess
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +24,8 @@ import requests
 
 from bench.common import Sim, inline_stack, median, ratio, simulator, timed
 from bench.noop import Noop
+from kexpose_components.dcos.marathon import Poll
+from kexpose_components.engine import OFFLINE_SETTINGS, engine_root
 from kexpose_components.resources.marathon_app import MarathonApp
 from kexpose_sim.config import Timing
 
@@ -126,10 +132,42 @@ def breakdown(n: int, reps: int, slow: float = 0.5) -> dict[str, Any]:
             "http_serial_seconds": median(calls) * latency}
 
 
+def provider_workers() -> int | None:
+    """Worker threads of the Python dynamic-provider gRPC server (one process serves every dynamic
+    resource of a stack), read from the installed SDK: it caps concurrent provider calls."""
+    spec = importlib.util.find_spec("pulumi.dynamic")  # not importing __main__: it starts the server
+    if spec is None or spec.origin is None:
+        return None
+    source = (Path(spec.origin).parent / "__main__.py").read_text()
+    m = re.search(r"ThreadPoolExecutor\(max_workers=(\d+)\)", source)
+    return int(m.group(1)) if m else None
+
+
+def cli_default_parallel() -> int | None:
+    """``pulumi up --parallel`` default of the built CLI (from its --help)."""
+    out = subprocess.run([str(engine_root() / "bin" / "pulumi"), "up", "--help"], capture_output=True, text=True,
+                         env={**os.environ, **OFFLINE_SETTINGS}, timeout=60).stdout
+    m = re.search(r"--parallel int32 .*\(default (\d+)\)", out)
+    return int(m.group(1)) if m else None
+
+
+def first_poll_after(deploy_s: float) -> float:
+    """When MarathonClient's adaptive poll first looks at /v2/deployments at or after ``deploy_s``
+    (checks at 0, then after each delay of Poll().delays())."""
+    t, delays = 0.0, Poll().delays()
+    while t < deploy_s:
+        t += next(delays)
+    return t
+
+
 def parallel_convergence(n: int, deploy_s: float, reps: int) -> dict[str, Any]:
     """Benchmark 2: ``up`` of N independent apps that each take ``deploy_s`` to deploy, over deploy_s.
-    Run with the CLI's default ``--parallel`` and with ``--parallel N``; the floor is 1.0."""
-    out: dict[str, Any] = {"n": n, "deploy_s": deploy_s}
+    Run with the CLI's default ``--parallel`` and with ``--parallel N``; the floor is 1.0.
+    ``predicted_s`` = waves of min(parallel, provider workers) x first poll after D, plus the
+    baseline's up time (engine overhead): the model that explains the measurement."""
+    workers, default = provider_workers(), cli_default_parallel()
+    out: dict[str, Any] = {"n": n, "deploy_s": deploy_s, "cli_default_parallel": default,
+                           "dynamic_provider_workers": workers, "first_poll_after_D_s": first_poll_after(deploy_s)}
     with tempfile.TemporaryDirectory(prefix="kexpose-bench-sim-") as tmp, \
             simulator(Path(tmp), Timing(task_launch=deploy_s, tick=0.01)) as sim:
         for label, parallel in (("default_parallel", None), (f"parallel_{n}", n)):
@@ -140,6 +178,9 @@ def parallel_convergence(n: int, deploy_s: float, reps: int) -> dict[str, Any]:
                 with inline_stack(baseline_program(n)) as stack:
                     base.append(timed(lambda: stack.up(parallel=parallel))[0])
             t, bt = median(times), median(base)
+            concurrency = min(x for x in (parallel or default, workers, n) if x)
+            predicted = math.ceil(n / concurrency) * first_poll_after(deploy_s) + bt
             out[label] = {"up_s": t, "ratio_to_D": t / deploy_s, "baseline_up_s": bt,
-                          "ratio_to_D_after_engine_overhead": (t - bt) / deploy_s}
+                          "ratio_to_D_after_engine_overhead": (t - bt) / deploy_s,
+                          "effective_concurrency": concurrency, "predicted_s": predicted}
     return out

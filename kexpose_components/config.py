@@ -22,6 +22,7 @@ DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]
 HOST = re.compile(r"^[A-Za-z0-9.:-]+$")
 DURATION = re.compile(r"^\d+(ms|s|m|h|d)$")
 METHODS = ("haproxy", "marathon-lb", "edge-lb")
+TIMEOUT_KEYS = ("connect", "client", "server", "tunnel")
 
 
 class ConfigError(Exception):
@@ -153,11 +154,12 @@ def _parse_dcos(value: Any, problems: _Problems) -> DcosSettings:
     if url.startswith("http://") and data.get("verify", True) and not re.match(r"^http://(127\.|localhost)", url):
         problems.add("dcos.url", "uses plain http to a remote host: use https (or set dcos.verify: false knowingly)")
     ca_file = data.get("caBundleFile")
-    if ca_file is not None and not Path(ca_file).expanduser().is_file():
+    if ca_file is not None and (not isinstance(ca_file, str) or not Path(ca_file).expanduser().is_file()):
         problems.add("dcos.caBundleFile", f"file {ca_file!r} does not exist: give the PEM of the CA that signs the cluster's certificate")
     if not isinstance(data.get("verify", True), bool):
         problems.add("dcos.verify", "must be true or false (false turns TLS verification off)")
-    return DcosSettings(url=url, uid=data.get("uid"), verify=data.get("verify", True) is not False, ca_bundle_file=ca_file,
+    return DcosSettings(url=url, uid=data.get("uid"), verify=data.get("verify", True) is not False,
+                        ca_bundle_file=ca_file if isinstance(ca_file, str) else None,
                         marathon_path=data.get("marathonPath", "/service/marathon"),
                         edgelb_path=data.get("edgelbPath", "/service/edgelb"))
 
@@ -281,7 +283,7 @@ def _parse_exposure(item: Any, key: str, clusters: dict[str, ClusterSettings], p
         if flag in data and not isinstance(data[flag], bool):
             problems.add(f"{key}.{flag}", "must be true or false")
     timeouts = _obj(data.get("timeouts"), f"{key}.timeouts", problems, '{"client": "86400s"}')
-    _unknown(timeouts, {"connect", "client", "server", "tunnel"}, f"{key}.timeouts", problems)
+    _unknown(timeouts, set(TIMEOUT_KEYS), f"{key}.timeouts", problems)
     for tkey, tval in timeouts.items():
         if not isinstance(tval, str) or not DURATION.match(tval):
             problems.add(f"{key}.timeouts.{tkey}", f'{tval!r} is not a duration like "30s", "15m" or "86400s"')
@@ -301,7 +303,7 @@ def _parse_exposure(item: Any, key: str, clusters: dict[str, ClusterSettings], p
         verify_backend=data.get("verifyBackend", True) is not False,
         ca_bundle_path=data.get("caBundlePath", "/mnt/mesos/sandbox/.ssl/ca-bundle.crt"),
         pool_name=data.get("poolName"), stats_port=stats_port, stats_bind_address=data.get("statsBindAddress", "127.0.0.1"),
-        timeouts=Timeouts(**{k: v for k, v in timeouts.items() if isinstance(v, str)}),
+        timeouts=Timeouts(**{k: v for k, v in timeouts.items() if k in TIMEOUT_KEYS and isinstance(v, str)}),
         context_name=data.get("contextName"), insecure_skip_tls_verify=bool(data.get("insecureSkipTlsVerify", False)),
         url_host=url_host,
     )
@@ -314,9 +316,16 @@ def _parse_ssh(value: Any, key: str, problems: _Problems) -> SshSettings:
         path = data.get(k)
         if not isinstance(path, str) or not Path(path).expanduser().is_file():
             problems.add(f"{key}.{k}", f"is required: a file with {what}, e.g. \"~/.ssh/{'id_ed25519' if k == 'privateKeyFile' else 'known_hosts'}\"")
-    return SshSettings(user=data.get("user", "core"), port=_int(data.get("port", 22), f"{key}.port", problems, 22),
-                       private_key_file=str(Path(data.get("privateKeyFile", "")).expanduser()),
-                       known_hosts_file=str(Path(data.get("knownHostsFile", "")).expanduser()))
+    def path(k: str) -> str:
+        value = data.get(k)
+        return str(Path(value).expanduser()) if isinstance(value, str) else ""
+
+    user = data.get("user", "core")
+    if not isinstance(user, str) or not user:
+        problems.add(f"{key}.user", 'must be the agents\' SSH user, e.g. "core"')
+    return SshSettings(user=user if isinstance(user, str) else "core",
+                       port=_int(data.get("port", 22), f"{key}.port", problems, 22),
+                       private_key_file=path("privateKeyFile"), known_hosts_file=path("knownHostsFile"))
 
 
 SECRET_KEYS = ("dcosPassword", "dcosToken", "dcosPrivateKey")

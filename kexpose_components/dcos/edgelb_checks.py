@@ -32,14 +32,27 @@ def check_pool(pool: Any, field: str = "pool") -> list[Failure]:
     count = pool.get("count")
     if count is not None and (not _port(count) or count < 0):
         failures.append((f"{field}.count", "must be a whole number >= 0, e.g. 1"))
+    for flag in ("autoCertificate",):
+        if flag in pool and not isinstance(pool[flag], bool):
+            failures.append((f"{field}.{flag}", "must be true or false"))
+    ports = pool.get("ports")
+    if ports is not None and (not isinstance(ports, list) or not all(_port(p) for p in ports)):
+        failures.append((f"{field}.ports", "must be a list of ports from 0 to 65535, e.g. [6443, 6090]"))
+        ports = None
     haproxy = pool.get("haproxy", {})
     if not isinstance(haproxy, dict):
         return failures + [(f"{field}.haproxy", "must be an object with frontends, backends and stats")]
-    failures += _check_ports(haproxy, pool.get("ports"), f"{field}")
+    shape = [(f"{field}.haproxy.{k}", "must be a list") for k in ("frontends", "backends")
+             if not isinstance(haproxy.get(k, []), list)]
+    if "stats" in haproxy and not isinstance(haproxy["stats"], dict):
+        shape.append((f"{field}.haproxy.stats", 'must be an object, e.g. {"bindPort": 6090}'))
+    if shape:
+        return failures + shape
+    failures += _check_ports(haproxy, ports, f"{field}")
     backends = haproxy.get("backends", [])
     failures += _check_backends(backends, f"{field}.haproxy.backends")
-    failures += _check_frontends(haproxy.get("frontends", []), {b.get("name") for b in backends if isinstance(b, dict)},
-                                 f"{field}.haproxy.frontends")
+    names = {b["name"] for b in backends if isinstance(b, dict) and isinstance(b.get("name"), str)}
+    failures += _check_frontends(haproxy.get("frontends", []), names, f"{field}.haproxy.frontends")
     return failures
 
 
@@ -48,7 +61,8 @@ def _check_ports(haproxy: dict, ports: Any, field: str) -> list[Failure]:
     stats = haproxy.get("stats", {})
     if isinstance(stats, dict) and "bindPort" in stats and not _port(stats["bindPort"]):
         failures.append((f"{field}.haproxy.stats.bindPort", "must be a port from 0 to 65535, e.g. 6090"))
-    bound = [] if ports else [stats.get("bindPort", 9090)] if isinstance(stats, dict) else []
+    stats_port = stats.get("bindPort", 9090) if isinstance(stats, dict) else None
+    bound = [] if ports else [stats_port] if _port(stats_port) else []
     for i, fe in enumerate(haproxy.get("frontends", [])):
         if isinstance(fe, dict):
             if not _port(fe.get("bindPort", -1)):
@@ -80,8 +94,12 @@ def _check_frontends(frontends: Any, backend_names: set, field: str) -> list[Fai
             certs = fe.get("certificates") or []
             if not certs or not all(isinstance(c, str) and CERTIFICATE.match(c) for c in certs):
                 failures.append((f"{where}.certificates", 'HTTPS/TLS need certificates like ["$AUTOCERT"] or ["$SECRETS/mycert"]'))
-        link = fe.get("linkBackend", {}) or {}
+        link = fe.get("linkBackend", {})
+        if not isinstance(link, dict) or not isinstance(link.get("map", []), list):
+            failures.append((f"{where}.linkBackend", 'must be an object, e.g. {"defaultBackend": "kubernetes-apiserver"}'))
+            continue
         targets = [link.get("defaultBackend")] + [m.get("backend") for m in link.get("map", []) if isinstance(m, dict)]
+        targets = [t for t in targets if isinstance(t, str)]
         for t in [t for t in targets if t]:
             referenced.add(t)
             if t not in backend_names:
@@ -100,7 +118,7 @@ def _check_backends(backends: Any, field: str) -> list[Failure]:
         if not isinstance(be, dict):
             failures.append((where, "must be an object"))
             continue
-        if not be.get("name"):
+        if not isinstance(be.get("name"), str) or not be["name"]:
             failures.append((f"{where}.name", 'is required, e.g. "kubernetes-apiserver"'))
         if be.get("protocol") not in PROTOCOLS:
             failures.append((f"{where}.protocol", f"must be one of {', '.join(PROTOCOLS)}"))
@@ -116,6 +134,10 @@ def _check_backends(backends: Any, field: str) -> list[Failure]:
 def _check_service(svc: Any, where: str) -> list[Failure]:
     if not isinstance(svc, dict):
         return [(where, "must be an object")]
+    shape = [(f"{where}.{k}", "must be an object") for k in ("endpoint", "mesos", "marathon")
+             if k in svc and not isinstance(svc[k], dict)]
+    if shape:
+        return shape
     endpoint = svc.get("endpoint", {}) or {}
     if endpoint.get("type") == "ADDRESS":
         if not endpoint.get("address") or not _port(endpoint.get("port", -1)):

@@ -44,10 +44,32 @@ def check_app(app: Any, field: str = "app") -> list[Failure]:
     failures += _check_roles(app.get("acceptedResourceRoles"), f"{field}.acceptedResourceRoles")
     failures += _check_constraints(app.get("constraints"), f"{field}.constraints")
     failures += _check_container(app.get("container"), f"{field}.container")
-    for i, network in enumerate(app.get("networks") or []):
-        if not isinstance(network, dict) or network.get("mode") not in ("host", "container", "container/bridge"):
-            failures.append((f"{field}.networks[{i}].mode", 'must be "host", "container" or "container/bridge"'))
+    failures += _check_networks(app.get("networks"), f"{field}.networks")
+    failures += _check_types(app, field)
     return failures
+
+
+def _check_types(app: dict, field: str) -> list[Failure]:
+    """Plain type mistakes Marathon would refuse with 422 halfway through an `up`."""
+    failures: list[Failure] = []
+    if "cmd" in app and not isinstance(app["cmd"], str):
+        failures.append((f"{field}.cmd", 'must be a string: a shell command line, e.g. "tail -F /dev/null"'))
+    args = app.get("args")
+    if args is not None and (not isinstance(args, list) or not all(isinstance(a, str) for a in args)):
+        failures.append((f"{field}.args", 'must be a list of strings, e.g. ["sse", "--group", "external"]'))
+    if "requirePorts" in app and not isinstance(app["requirePorts"], bool):
+        failures.append((f"{field}.requirePorts", "must be true or false"))
+    return failures
+
+
+def _check_networks(networks: Any, field: str) -> list[Failure]:
+    if networks is None:
+        return []
+    if not isinstance(networks, list):
+        return [(field, 'must be a list, e.g. [{"mode": "host"}]')]
+    return [(f"{field}[{i}].mode", 'must be "host", "container" or "container/bridge"')
+            for i, n in enumerate(networks)
+            if not isinstance(n, dict) or n.get("mode", "container") not in ("host", "container", "container/bridge")]
 
 
 def _check_id(app_id: Any, field: str) -> list[Failure]:
@@ -156,7 +178,10 @@ def _check_container(container: Any, field: str) -> list[Failure]:
         failures.append((f"{field}.docker.image", 'is required, e.g. "haproxy:2.8"'))
     if container.get("type", "DOCKER") == "DOCKER" and docker is None:
         failures.append((f"{field}.docker", 'a DOCKER container needs docker.image, e.g. {"image": "haproxy:2.8"}'))
-    for i, v in enumerate(container.get("volumes") or []):
+    volumes = container.get("volumes")
+    if volumes is not None and not isinstance(volumes, list):
+        return failures + [(f"{field}.volumes", 'must be a list, e.g. [{"containerPath": "/haproxy", "hostPath": "/opt/haproxy", "mode": "RO"}]')]
+    for i, v in enumerate(volumes or []):
         where = f"{field}.volumes[{i}]"
         if not isinstance(v, dict) or not v.get("containerPath"):
             failures.append((f"{where}.containerPath", 'is required, e.g. "/haproxy"'))

@@ -1,13 +1,16 @@
 """Processes the simulator starts (HAProxy for tasks and pools): started, watched, stopped.
 
-Every child gets ``PR_SET_PDEATHSIG``, so even a simulator killed with SIGKILL leaves no stray
-HAProxy behind; a clean stop terminates them all. An exit nobody asked for is reported to the
-owner's callback (a Marathon task then fails, like a crashed container).
+Every child gets a parent-death signal (``setpriv --pdeathsig KILL``), so even a simulator killed
+with SIGKILL leaves no stray HAProxy behind; a clean stop terminates them all. An exit nobody asked
+for is reported to the owner's callback (a Marathon task then fails, like a crashed container).
+
+The signal is set by ``setpriv`` rather than a ``preexec_fn``: Python code in a forked child of a
+process that also runs gRPC threads (the Pulumi Automation API in tests) can abort in gRPC's fork
+handlers before ``exec``.
 """
 
 from __future__ import annotations
 
-import ctypes
 import signal
 import subprocess
 import threading
@@ -16,12 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-_libc = ctypes.CDLL("libc.so.6", use_errno=True)
-PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+DIE_WITH_PARENT = ["setpriv", "--pdeathsig", "KILL", "--"]
 
 
 @dataclass
@@ -54,8 +52,8 @@ class Supervisor:
         self.stop(key)
         log.parent.mkdir(parents=True, exist_ok=True)
         with open(log, "ab") as out:
-            process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                       preexec_fn=_die_with_parent, start_new_session=True)
+            process = subprocess.Popen(DIE_WITH_PARENT + argv, stdout=out, stderr=subprocess.STDOUT,
+                                       stdin=subprocess.DEVNULL, start_new_session=True)
         managed = Managed(key, process, log, on_exit)
         with self._lock:
             self._procs[key] = managed

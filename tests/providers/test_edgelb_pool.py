@@ -10,19 +10,7 @@ import requests
 from pulumi import automation as auto
 
 from kexpose_components.resources.edgelb_pool import EdgeLBPool
-
-SEED_POOL = {
-    "apiVersion": "V2", "name": "kubectl-proxy", "count": 1, "autoCertificate": True,
-    "haproxy": {
-        "frontends": [{"bindPort": 6443, "protocol": "HTTPS", "certificates": ["$AUTOCERT"],
-                       "linkBackend": {"defaultBackend": "kubernetes-apiserver"}}],
-        "backends": [{"name": "kubernetes-apiserver", "protocol": "HTTPS", "services": [{
-            "mesos": {"frameworkName": "kubernetes", "taskNamePattern": "kube-apiserver"},
-            "endpoint": {"portName": "apiserver"}}]}],
-        "stats": {"bindPort": 6090, "bindAddress": "127.0.0.1"},
-    },
-}
-
+from tests.seeds import SEED_POOL
 
 def pool_program(conn, pool, **kwargs):
     def run():
