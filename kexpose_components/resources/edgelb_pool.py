@@ -18,6 +18,7 @@ from kexpose_components.dcos.client import DcosConnection, DcosSession
 from kexpose_components.dcos.edgelb import EDGELB_DEFAULTS, EdgeLBClient, PoolNotReady, change_effect, live_pool
 from kexpose_components.dcos.edgelb_checks import check_pool
 from kexpose_components.progress import announce, report
+from kexpose_components.resources.connection import connection_failures, secret_connection
 from kexpose_components.resources.timeouts import DEFAULT_TIMEOUT, timeout_seconds
 from kexpose_components.resources.unknowns import contains_unknown
 
@@ -34,11 +35,7 @@ class EdgeLBPoolProvider(ResourceProvider):
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         pool = news.get("pool")
         failures = [] if contains_unknown(pool) else [CheckFailure(f, r) for f, r in check_pool(pool)]
-        connection = news.get("connection")
-        if contains_unknown(connection):
-            return CheckResult(news, failures)
-        if not isinstance(connection, dict) or not connection.get("url"):
-            failures.append(CheckFailure("connection.url", "is required: the DC/OS URL, e.g. https://dcos.example.com"))
+        failures += connection_failures(news)
         return CheckResult(news, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
@@ -131,8 +128,6 @@ class EdgeLBPool(Resource, module="edgelb", name="Pool"):
 
     def __init__(self, name: str, connection: pulumi.Input[Any], pool: pulumi.Input[dict], adopt: bool = False,
                  opts: pulumi.ResourceOptions | None = None):
-        conn = pulumi.Output.from_input(connection).apply(
-            lambda c: c.to_dict() if isinstance(c, DcosConnection) else c)
-        props = {"connection": pulumi.Output.secret(conn), "pool": pool, "adopt": adopt,
+        props = {"connection": secret_connection(connection), "pool": pool, "adopt": adopt,
                  "timeout": timeout_seconds(opts), "live": None, "lbconfig": None}
         super().__init__(EdgeLBPoolProvider(), name, props, opts)

@@ -16,6 +16,7 @@ from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, Resou
 from kexpose_components import naming
 from kexpose_components.dcos.client import DcosConnection, DcosSession
 from kexpose_components.dcos.mesos import task_file
+from kexpose_components.resources.connection import secret_connection
 
 
 def _fetch(props: dict[str, Any]) -> dict[str, Any]:
@@ -48,6 +49,5 @@ class KubernetesCA(Resource, module="kubernetes", name="CA"):
     ca_pem: pulumi.Output[str]
 
     def __init__(self, name: str, connection: pulumi.Input[Any], service: str, opts: pulumi.ResourceOptions | None = None):
-        conn = pulumi.Output.from_input(connection).apply(lambda c: c.to_dict() if isinstance(c, DcosConnection) else c)
-        super().__init__(KubernetesCAProvider(), name, {"connection": pulumi.Output.secret(conn), "service": service,
+        super().__init__(KubernetesCAProvider(), name, {"connection": secret_connection(connection), "service": service,
                                                         "ca_pem": None}, opts)

@@ -32,6 +32,7 @@ from kexpose_components.dcos.marathon import (
 )
 from kexpose_components.dcos.marathon_checks import canonical_app_id, check_app
 from kexpose_components.progress import report
+from kexpose_components.resources.connection import connection_failures, secret_connection
 from kexpose_components.resources.timeouts import DEFAULT_TIMEOUT, timeout_seconds
 from kexpose_components.resources.unknowns import contains_unknown
 
@@ -53,11 +54,7 @@ class MarathonAppProvider(ResourceProvider):
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         app = news.get("app")
         failures = [] if contains_unknown(app) else [CheckFailure(f, r) for f, r in check_app(app)]
-        connection = news.get("connection")
-        if contains_unknown(connection):
-            return CheckResult(news, failures)
-        if not isinstance(connection, dict) or not connection.get("url"):
-            failures.append(CheckFailure("connection.url", "is required: the DC/OS URL, e.g. https://dcos.example.com"))
+        failures += connection_failures(news)
         if not failures and not contains_unknown(app):
             news = {**news, "app": {**app, "id": canonical_app_id(app["id"])}}
         return CheckResult(news, failures)
@@ -184,10 +181,8 @@ class MarathonApp(Resource, module="marathon", name="App"):
 
     def __init__(self, name: str, connection: pulumi.Input[Any], app: pulumi.Input[dict], force: bool = False,
                  adopt: bool = False, opts: pulumi.ResourceOptions | None = None):
-        conn = pulumi.Output.from_input(connection).apply(
-            lambda c: c.to_dict() if isinstance(c, DcosConnection) else c)
         props = {
-            "connection": pulumi.Output.secret(conn), "app": app, "force": force, "adopt": adopt,
+            "connection": secret_connection(connection), "app": app, "force": force, "adopt": adopt,
             "timeout": timeout_seconds(opts),
             "app_id": None, "live": None, "hosts": None, "service_ports": None, "deployment_id": None,
         }
