@@ -93,7 +93,3 @@ def workspace_options(engine_env: EngineEnv, **kwargs) -> auto.LocalWorkspaceOpt
     env.update(kwargs.pop("env_vars", None) or {})
     return auto.LocalWorkspaceOptions(pulumi_command=pulumi_command(), env_vars=env, **kwargs)
 
-
-def apply_offline_environment(engine_env: EngineEnv) -> None:
-    """Put the offline settings into this process's environment (for subprocess users)."""
-    os.environ.update(engine_env.as_env())

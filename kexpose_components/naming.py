@@ -48,7 +48,3 @@ def context_name(url: str) -> str:
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
     return re.sub(r"[^A-Za-z0-9-]", "-", host) + str(port)
 
-
-def resource_name(*parts: str) -> str:
-    """A Pulumi resource name from parts (service names keep their meaning: / -> .)."""
-    return "-".join(p.strip("/").replace("/", ".") for p in parts if p)

@@ -4,7 +4,6 @@ A failure says which hop failed and what usually causes it."""
 
 from __future__ import annotations
 
-import datetime as dt
 import http.client
 import ipaddress
 import json
@@ -105,6 +104,3 @@ def probe(host: str, port: int, server_name: str, ca_pem: str | None, wait: floa
             time.sleep(delay)
             delay = min(delay * 1.5, 2.0)
 
-
-def now_iso() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat()

@@ -63,7 +63,7 @@ def run() -> None:
     conn = connection(settings)
     endpoints: list[Endpoint] = []
     haproxy = [e for e in settings.exposures if e.method == "haproxy"]
-    cas = cluster_cas(settings, conn, {s for e in haproxy if e.mode == "trusted" or not e.insecure_backend for s in e.clusters})
+    cas = cluster_cas(settings, conn, {s for e in haproxy if not e.insecure_backend for s in e.clusters})
     for exposure in settings.exposures:
         clusters = [settings.clusters[s] for s in exposure.clusters]
         if exposure.method == "marathon-lb":

@@ -10,10 +10,6 @@ _lock = threading.Lock()
 _last = 0.0
 
 
-def now() -> float:
-    return time.time()
-
-
 def timestamp(at: float | None = None) -> str:
     """``2017-07-19T17:34:41.967Z``. Without ``at``, a fresh one later than any handed out."""
     global _last

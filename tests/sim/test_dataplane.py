@@ -31,6 +31,15 @@ def agent_dir(sim, agent: dict, path: str) -> Path:
     return d
 
 
+def deploy_quick_haproxy(sim, agent: dict, config: str = QUICK_CONFIG) -> None:
+    """The seeds' example 1 by hand: a wildcard bundle and haproxy.conf on the agent, then the app."""
+    conf = agent_dir(sim, agent, "/opt/haproxy")
+    wildcard = issue(None, "*", [])
+    (conf / "haproxy.pem").write_text(wildcard.cert_pem + wildcard.key_pem)
+    (conf / "haproxy.conf").write_text(config)
+    requests.post(f"{sim.marathon}/v2/apps", json=SEED_HAPROXY_APP, timeout=5).raise_for_status()
+
+
 def wait_running(sim, app_id: str, timeout: float = 10) -> dict:
     deadline = time.monotonic() + timeout
     while True:
@@ -65,11 +74,7 @@ def kubectl_get_namespaces(tmp_path: Path, server: str, token: str, ca_pem: str 
 
 def test_standalone_haproxy_quick_mode(sim, tmp_path):
     agent = public_agent(sim)
-    conf = agent_dir(sim, agent, "/opt/haproxy")
-    wildcard = issue(None, "*", [])
-    (conf / "haproxy.pem").write_text(wildcard.cert_pem + wildcard.key_pem)
-    (conf / "haproxy.conf").write_text(QUICK_CONFIG)
-    requests.post(f"{sim.marathon}/v2/apps", json=SEED_HAPROXY_APP, timeout=5).raise_for_status()
+    deploy_quick_haproxy(sim, agent)
     wait_running(sim, "/kubernetes-haproxy")
 
     out = curl("-k", f"https://{agent['address']}:6443/")
@@ -215,12 +220,8 @@ def test_edgelb_seed_pool(sim_factory, tmp_path):
 
 def test_invalid_config_fails_the_task_with_haproxys_message(sim):
     agent = public_agent(sim)
-    conf = agent_dir(sim, agent, "/opt/haproxy")
-    wildcard = issue(None, "*", [])
-    (conf / "haproxy.pem").write_text(wildcard.cert_pem + wildcard.key_pem)
-    (conf / "haproxy.conf").write_text(QUICK_CONFIG.replace("bind :6443 ssl crt /haproxy/haproxy.pem",
-                                                            "bind :6443 ssl crt /haproxy/haproxy.pem no-such-option"))
-    requests.post(f"{sim.marathon}/v2/apps", json=SEED_HAPROXY_APP, timeout=5).raise_for_status()
+    deploy_quick_haproxy(sim, agent, QUICK_CONFIG.replace("bind :6443 ssl crt /haproxy/haproxy.pem",
+                                                          "bind :6443 ssl crt /haproxy/haproxy.pem no-such-option"))
     deadline = time.monotonic() + 10
     while not (app := requests.get(f"{sim.marathon}/v2/apps/kubernetes-haproxy", timeout=5).json()["app"]).get("lastTaskFailure"):
         assert time.monotonic() < deadline
@@ -234,11 +235,7 @@ def test_processes_stop_with_the_simulator_and_come_back_after_restart(sim_facto
     state_dir = tmp_path / "persist"
     sim = sim_factory(auth="none", state_dir=state_dir)
     agent = public_agent(sim)
-    conf = agent_dir(sim, agent, "/opt/haproxy")
-    wildcard = issue(None, "*", [])
-    (conf / "haproxy.pem").write_text(wildcard.cert_pem + wildcard.key_pem)
-    (conf / "haproxy.conf").write_text(QUICK_CONFIG)
-    requests.post(f"{sim.marathon}/v2/apps", json=SEED_HAPROXY_APP, timeout=5).raise_for_status()
+    deploy_quick_haproxy(sim, agent)
     wait_running(sim, "/kubernetes-haproxy")
     sim.sim.stop()
     assert socket.socket().connect_ex((agent["address"], 6443)) != 0  # nothing left listening

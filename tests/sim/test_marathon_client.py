@@ -17,20 +17,10 @@ from marathon import MarathonApp, MarathonClient
 from marathon.exceptions import ConflictError, InternalServerError, MarathonHttpError, NotFoundError
 from marathon.models import MarathonDeployment, MarathonInfo, MarathonTask
 
-from tests.sim.test_marathon_api import HAPROXY_APP, KUBECTL_PROXY_APP, sim_factory  # noqa: F401 (API-only sims)
+from tests.sim.test_marathon_api import HAPROXY_APP, KUBECTL_PROXY_APP, sim_factory, wait_for  # noqa: F401 (API-only sims)
 
 TIMEOUT = 5
 
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 5.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 @pytest.fixture
