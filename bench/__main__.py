@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import dataplane, engine, setup_time
-from kexpose_components.engine import pinned_versions
+from tests.support.engine import pinned_versions
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 BENCHMARKS = ("overhead", "breakdown", "parallel", "dataplane", "setup")

@@ -15,7 +15,7 @@ from typing import Any
 import requests
 from pulumi import automation as auto
 
-from kexpose_components.engine import EngineEnv, workspace_options
+from tests.support.engine import EngineEnv, workspace_options
 from kexpose_sim.config import SimConfig, Timing
 from kexpose_sim.server import Simulator
 

@@ -27,7 +27,7 @@ import urllib3
 
 from bench.common import median, ratio
 from kexpose_components import certs
-from kexpose_components.haproxy_config import HaproxyModel, Route, check_config
+from kexpose_components.haproxy.model import HaproxyModel, Route, check_config
 from kexpose_sim.dataplane.apiserver import ApiServerIdentity, KubeApiServer
 from kexpose_sim.dataplane.pki import issue, new_ca
 from tests.seeds import QUICK_CONFIG

@@ -25,7 +25,7 @@ import requests
 from bench.common import Sim, inline_stack, median, ratio, simulator, timed
 from bench.noop import Noop
 from kexpose_components.dcos.marathon import Poll
-from kexpose_components.engine import OFFLINE_SETTINGS, engine_root
+from tests.support.engine import OFFLINE_SETTINGS, engine_root
 from kexpose_components.resources.marathon_app import MarathonApp
 from kexpose_sim.config import Timing
 

@@ -11,7 +11,7 @@ import subprocess
 from typing import Any
 
 from bench.common import median, timed
-from kexpose_components.engine import PROJECT_ROOT
+from tests.support.engine import PROJECT_ROOT
 
 
 def warm_setup(reps: int) -> dict[str, Any]:

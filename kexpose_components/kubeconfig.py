@@ -52,17 +52,48 @@ def merge(existing: dict[str, Any], new: dict[str, Any], activate: str | None) -
         merged[section] = kept + list(new.get(section, []))
     if activate:
         merged["current-context"] = activate
-    else:
-        merged.setdefault("current-context", new.get("current-context", ""))
+    else:  # never switched unless asked, not even in a file kexpose creates
+        merged.setdefault("current-context", "")
     return merged
 
 
-def write_merged(path: str, new: dict[str, Any], activate: str | None) -> None:
-    """Merge into the kubeconfig at ``path`` (created 0600 if missing)."""
-    target = Path(path).expanduser()
-    existing = yaml.safe_load(target.read_text()) if target.exists() else {}
+def remove(existing: dict[str, Any], names: set[str]) -> dict[str, Any]:
+    """``existing`` without the clusters, users and contexts named ``names`` (what kexpose merged);
+    a current context among them is cleared."""
+    kept = dict(existing)
+    for section in ("clusters", "users", "contexts"):
+        kept[section] = [item for item in existing.get(section) or [] if item.get("name") not in names]
+    if kept.get("current-context") in names:
+        kept["current-context"] = ""
+    return kept
+
+
+def _read(target: Path) -> dict[str, Any]:
+    return (yaml.safe_load(target.read_text()) or {}) if target.exists() else {}
+
+
+def _write(target: Path, config: dict[str, Any]) -> None:
+    """Atomically, 0600: a kubectl reading the file never sees half of it."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(target.suffix + ".kexpose-tmp")
-    tmp.write_text(yaml.safe_dump(merge(existing or {}, new, activate), sort_keys=False))
+    tmp.write_text(yaml.safe_dump(config, sort_keys=False))
     tmp.chmod(0o600)
     os.replace(tmp, target)
+
+
+def write_merged(path: str, new: dict[str, Any], activate: str | None, drop: set[str] = frozenset()) -> None:
+    """Merge into the kubeconfig at ``path`` (created 0600 if missing), first removing the
+    entries named ``drop`` (ones kexpose wrote before and no longer has)."""
+    target = Path(path).expanduser()
+    _write(target, merge(remove(_read(target), set(drop)), new, activate))
+
+
+def remove_entries(path: str, names: set[str]) -> None:
+    """Take kexpose's entries out of the kubeconfig at ``path`` again; other entries stay."""
+    target = Path(path).expanduser()
+    if target.exists():
+        _write(target, remove(_read(target), names))
+
+
+def entry_names(config: dict[str, Any]) -> set[str]:
+    return {item["name"] for section in ("clusters", "users", "contexts") for item in config.get(section) or []}

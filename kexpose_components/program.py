@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlparse
 from typing import Any
+from urllib.parse import urlparse
 
 import pulumi
 import yaml
 
 from kexpose_components import config as stack_config
-from kexpose_components.config import StackSettings
-from kexpose_components.exposures import EdgeLbExposure, Endpoint, MarathonLbExposure
-from kexpose_components.kubeconfig import KubeEntry, entries_to_config, write_merged
+from kexpose_components.config import HaproxySettings, StackSettings
+from kexpose_components.errors import KexposeError
+from kexpose_components.exposures import Endpoint, SharedInputs, build
+from kexpose_components.kubeconfig import KubeEntry, entries_to_config
+from kexpose_components.resources.kubeconfig_entries import KubeconfigEntries
 from kexpose_components.resources.kubernetes_ca import KubernetesCA
+
+#: The secret each way of logging in reads, and the connection field it fills.
+CREDENTIALS = {"token": ("dcosToken", "token"), "password": ("dcosPassword", "password"),
+               "service-account": ("dcosPrivateKey", "private_key")}
 
 
 def connection(settings: StackSettings) -> pulumi.Output[dict[str, Any]]:
@@ -22,20 +28,20 @@ def connection(settings: StackSettings) -> pulumi.Output[dict[str, Any]]:
     base: dict[str, Any] = {"url": d.url, "uid": d.uid, "verify": d.verify, "marathon_path": d.marathon_path,
                             "edgelb_path": d.edgelb_path}
     if d.ca_bundle_file:
-        base["ca_bundle"] = Path(d.ca_bundle_file).expanduser().read_text()
-    secrets = {"token": stack_config.secret("dcosToken"), "password": stack_config.secret("dcosPassword"),
-               "private_key": stack_config.secret("dcosPrivateKey")}
-    present = {k: v for k, v in secrets.items() if v is not None}
-    return pulumi.Output.secret(pulumi.Output.all(**present).apply(lambda vals: {**base, **vals}))
+        base["ca_bundle"] = Path(d.ca_bundle_file).read_text()
+    if settings.auth == "none":  # an open cluster (dcos.auth: none): nothing to log in with
+        return pulumi.Output.secret(base)
+    key, field = CREDENTIALS[settings.auth]
+    return pulumi.Output.secret(stack_config.secret(key).apply(lambda value: {**base, field: value}))
 
 
 def cluster_cas(settings: StackSettings, conn: pulumi.Output, services: set[str]) -> dict[str, pulumi.Input[str]]:
     """Each cluster's CA PEM: fetched from its control-plane task, or read from the given file."""
     out: dict[str, pulumi.Input[str]] = {}
     for service in sorted(services):
-        cluster = settings.clusters[service]
+        cluster = settings.cluster(service)
         if cluster.ca_source == "file":
-            out[service] = Path(cluster.ca_file).expanduser().read_text()
+            out[service] = Path(cluster.ca_file).read_text()
         else:
             out[service] = KubernetesCA(f"ca-{service.replace('/', '.')}", connection=conn, service=service).ca_pem
     return out
@@ -44,7 +50,7 @@ def cluster_cas(settings: StackSettings, conn: pulumi.Output, services: set[str]
 def kubeconfig_yaml(endpoints: list[Endpoint]) -> pulumi.Output[str]:
     cas = [e.ca_pem if e.ca_pem is not None else "" for e in endpoints]
 
-    def build(resolved: list[str]) -> str:
+    def build_config(resolved: list[str]) -> str:
         entries = []
         for e, ca in zip(endpoints, resolved):
             url_host = urlparse(e.url).hostname
@@ -52,35 +58,26 @@ def kubeconfig_yaml(endpoints: list[Endpoint]) -> pulumi.Output[str]:
             entries.append(KubeEntry(e.context_name, e.url, ca or None, sni))
         return yaml.safe_dump(entries_to_config(entries), sort_keys=False)
 
-    return pulumi.Output.all(*cas).apply(build)
+    return pulumi.Output.all(*cas).apply(build_config)
 
 
 def run() -> None:
     try:
         settings = stack_config.load()
-    except stack_config.ConfigError as exc:
+    except KexposeError as exc:
         raise pulumi.RunError(str(exc)) from None
     conn = connection(settings)
-    endpoints: list[Endpoint] = []
-    haproxy = [e for e in settings.exposures if e.method == "haproxy"]
-    cas = cluster_cas(settings, conn, {s for e in haproxy if not e.insecure_backend for s in e.clusters})
-    for exposure in settings.exposures:
-        clusters = [settings.clusters[s] for s in exposure.clusters]
-        if exposure.method == "marathon-lb":
-            component = MarathonLbExposure(exposure.name, exposure, clusters[0], conn)
-        elif exposure.method == "edge-lb":
-            component = EdgeLbExposure(exposure.name, exposure, clusters[0], conn)
-        else:
-            from kexpose_components.haproxy_exposure import HaproxyExposure
-
-            component = HaproxyExposure(exposure.name, exposure, clusters, conn, cas)
-        endpoints.extend(component.endpoints)
-    pulumi.export("endpoints", {f"{e.exposure}/{e.service}": e.url for e in endpoints})
-    pulumi.export("contexts", {f"{e.exposure}/{e.service}": e.context_name for e in endpoints})
-    pulumi.export("probes", {f"{e.exposure}/{e.service}": {"latency_ms": e.probe.latency_ms, "verified": e.probe.verified,
-                                                          "not_after": e.probe.not_after} for e in endpoints})
+    verified = {s for e in settings.exposures if isinstance(e, HaproxySettings) and not e.insecure_backend
+                for s in e.clusters}
+    shared = SharedInputs(conn, cluster_cas(settings, conn, verified))
+    endpoints = [endpoint for exposure in settings.exposures
+                 for endpoint in build(exposure, [settings.cluster(s) for s in exposure.clusters], shared).endpoints]
+    pulumi.export("endpoints", {e.key: e.url for e in endpoints})
+    pulumi.export("contexts", {e.key: e.context_name for e in endpoints})
+    pulumi.export("probes", {e.key: {"latency_ms": e.probe.latency_ms, "verified": e.probe.verified,
+                                     "not_after": e.probe.not_after} for e in endpoints})
     kubeconfig = kubeconfig_yaml(endpoints)
     pulumi.export("kubeconfig", kubeconfig)
-    if settings.kubeconfig.path and not pulumi.runtime.is_dry_run():
+    if settings.kubeconfig.path:
         activate = endpoints[0].context_name if settings.kubeconfig.activate and endpoints else None
-        kubeconfig.apply(lambda text: write_merged(settings.kubeconfig.path, yaml.safe_load(text), activate))
+        KubeconfigEntries("kubeconfig", str(Path(settings.kubeconfig.path).expanduser()), kubeconfig, activate)

@@ -24,7 +24,7 @@ def problems(raw: dict, secrets: set[str] = frozenset({"dcosPassword"})) -> str:
 def test_good_config_parses():
     settings = parse(GOOD, {"dcosPassword"})
     assert settings.auth == "password" and settings.exposures[0].port == 6443
-    assert settings.clusters["dev/kubernetes01"].domain == "devkubernetes01.example.com"
+    assert settings.cluster("dev/kubernetes01").domain == "devkubernetes01.example.com"
 
 
 @pytest.mark.parametrize("change,expected", [
@@ -78,3 +78,39 @@ def test_kubeconfig_merge_keeps_other_entries_and_current_context():
     cluster = merged["clusters"][1]["cluster"]
     assert cluster["tls-server-name"] == "a.example.com" and "certificate-authority-data" in cluster
     assert merge(existing, new, activate="kexpose-a")["current-context"] == "kexpose-a"
+
+
+STANDALONE = {"name": "x", "method": "haproxy", "mode": "quick", "clusters": ["kubernetes"], "port": 6443, "agents": ["a"]}
+
+
+@pytest.mark.parametrize("change,expected", [
+    ({"exposures": [dict(STANDALONE, group="external")]},
+     "kexpose:exposures[0].group: is not a known key for method haproxy"),
+    ({"exposures": [dict(GOOD["exposures"][0], insecureBackend=True)]},
+     "kexpose:exposures[0].insecureBackend: is not a known key for method marathon-lb"),
+    ({"kubeconfg": {"path": "~/.kube/config"}}, "kexpose:kubeconfg: is not a known key; did you mean 'kubeconfig'?"),
+    ({"exposures": [dict(STANDALONE, ssh={"privateKeyFile": "/nonexistent/id", "knownHostsFile": "/nonexistent/kh"})]},
+     "kexpose:exposures[0].ssh.privateKeyFile: file not found: /nonexistent/id"),
+    ({"exposures": [dict(GOOD["exposures"][0], method=None)]}, "kexpose:exposures[0].method: must be one of haproxy"),
+])
+def test_keys_of_another_method_unknown_keys_and_missing_files_are_named(change, expected):
+    assert expected in problems({**GOOD, **change})
+
+
+def test_missing_credentials_are_a_config_error_naming_the_keys_and_an_open_cluster_is_explicit():
+    text = problems(GOOD, secrets=set())
+    assert "kexpose:dcosPassword: is required to log in" in text and "dcosToken" in text and "dcos.auth: none" in text
+    open_cluster = parse({**GOOD, "dcos": {"url": "http://127.0.0.1:18080", "auth": "none"}}, set())
+    assert open_cluster.auth == "none"
+    assert "is set, but dcos.auth is none" in problems({**GOOD, "dcos": {"url": "https://d.example.com", "auth": "none"}},
+                                                       secrets={"dcosToken"})
+
+
+def test_each_method_parses_to_its_own_settings_type():
+    from kexpose_components.config import EdgeLbSettings, HaproxySettings, MarathonLbSettings
+
+    exposures = [GOOD["exposures"][0], dict(GOOD["exposures"][0], name="elb", method="edge-lb", port=7443)]
+    settings = parse({**GOOD, "exposures": exposures}, {"dcosToken"})
+    assert [type(e) for e in settings.exposures] == [MarathonLbSettings, EdgeLbSettings]
+    assert settings.exposures[1].stats_port == 7444 and settings.auth == "token"
+    assert not hasattr(settings.exposures[0], "mode") and HaproxySettings.model_fields["mode"].default == "trusted"

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from kexpose_components import certs
-from kexpose_components.haproxy_app import standalone_app
-from kexpose_components.haproxy_config import HaproxyModel, HaproxyRejected, Route, Timeouts, check_config, model_problems, render
+from kexpose_components.haproxy.app import standalone_app
+from kexpose_components.haproxy.model import HaproxyModel, HaproxyRejected, Route, check_config, model_problems, render
+from kexpose_components.timeouts import Timeouts
 
 VIP1 = "apiserver.devkubernetes01.l4lb.thisdcos.directory:6443"
 VIP2 = "apiserver.devkubernetes02.l4lb.thisdcos.directory:6443"

@@ -14,36 +14,35 @@ AgentFiles (config, bundles and CAs to every public agent over SSH) -> the HAPro
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pulumi
 
 from kexpose_components import naming
-from kexpose_components.config import ClusterSettings, ExposureSettings
-from kexpose_components.exposures import Endpoint, endpoint_for
-from kexpose_components.haproxy_app import standalone_app
-from kexpose_components.haproxy_config import HaproxyModel, Route
+from kexpose_components.config import ClusterSettings, HaproxySettings
+from kexpose_components.exposures.endpoint import Exposure, probed_endpoint
+from kexpose_components.exposures.shared import SharedInputs, deployment_options
+from kexpose_components.ownership import app_id_of, label_app
+from kexpose_components.haproxy.app import standalone_app
+from kexpose_components.haproxy.model import HaproxyModel, Route
 from kexpose_components.resources.agent_files import AgentFiles
 from kexpose_components.resources.certificate import CertificateAuthority, DomainCertificate, SelfSignedWildcard
-from kexpose_components.resources.exposure_probe import ExposureProbe
 from kexpose_components.resources.haproxy_config import HaproxyConfig
 from kexpose_components.resources.marathon_app import MarathonApp
 
 CONTAINER_DIR = "/haproxy"
 
 
-def _route(settings: ExposureSettings, cluster: ClusterSettings, domains: tuple[str, ...]) -> Route:
+def _route(settings: HaproxySettings, cluster: ClusterSettings, domains: tuple[str, ...]) -> Route:
     ca_file = None if settings.insecure_backend else f"{naming.task_prefix(cluster.service)}-ca.pem"
     return Route(backend=f"backend_{naming.flat_name(cluster.service)}", vip=naming.vip(cluster.service),
                  domains=domains, ca_file=ca_file, verify_host=naming.vip_host(cluster.service) if ca_file else None)
 
 
-class HaproxyExposure(pulumi.ComponentResource):
-    def __init__(self, name: str, settings: ExposureSettings, clusters: list[ClusterSettings],
-                 connection: pulumi.Input[Any], cluster_cas: dict[str, pulumi.Input[str]],
+class HaproxyExposure(Exposure):
+    def __init__(self, settings: HaproxySettings, clusters: list[ClusterSettings], shared: SharedInputs,
                  opts: pulumi.ResourceOptions | None = None):
+        name = settings.name
         super().__init__("kexpose:exposure:Haproxy", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         files: dict[str, pulumi.Input[str]] = {}
@@ -66,12 +65,12 @@ class HaproxyExposure(pulumi.ComponentResource):
             default_backend = None
         for route, cluster in zip(routes, clusters):
             if route.ca_file:
-                files[route.ca_file] = cluster_cas[cluster.service]
+                files[route.ca_file] = shared.cluster_cas[cluster.service]
         model = HaproxyModel(
             name=name, config_dir=CONTAINER_DIR, port=settings.port,
             certificates=tuple(f for f in files if f.endswith(".pem") and not f.endswith("-ca.pem")),
             routes=tuple(routes), default_backend=default_backend, bind_options=settings.bind_options,
-            timeouts=settings.timeouts,
+            timeouts=settings.timeouts.haproxy(),
         )
         self.config = HaproxyConfig(f"{name}-config", model, files, opts=child)
         ssh = settings.ssh
@@ -86,19 +85,11 @@ class HaproxyExposure(pulumi.ComponentResource):
             mode=0o600,
             opts=child,
         )
-        app = self.config.sha256.apply(lambda digest: standalone_app(
-            f"/kexpose/{name}", list(settings.agents), settings.directory, settings.port, digest,
-            container_dir=CONTAINER_DIR, image=settings.image))
-        self.app = MarathonApp(f"{name}-app", connection=connection, app=app,
-                               opts=pulumi.ResourceOptions(parent=self, depends_on=[self.files]))
-        self.endpoints: list[Endpoint] = []
-        self.probes = []
-        for cluster in clusters:
-            endpoint = endpoint_for(settings, cluster, client_ca)
-            probe = ExposureProbe(
-                f"{name}-{naming.flat_name(cluster.service)}-probe", host=endpoint.host, port=settings.port,
-                server_name=endpoint.server_name, ca_pem=client_ca, revision=self.config.sha256,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.app]))
-            self.probes.append(probe)
-            self.endpoints.append(replace(endpoint, probe=probe))
-        self.register_outputs({"urls": [e.url for e in self.endpoints]})
+        app = self.config.sha256.apply(lambda digest: label_app(standalone_app(
+            app_id_of(settings), list(settings.agents), settings.directory, settings.port, digest,
+            container_dir=CONTAINER_DIR, image=settings.image), shared.owner))
+        self.app = MarathonApp(f"{name}-app", connection=shared.connection, app=app, adopt=settings.adopt,
+                               opts=deployment_options(settings, self, depends_on=[self.files]))
+        probe_opts = pulumi.ResourceOptions(parent=self, depends_on=[self.app])
+        self._register([probed_endpoint(f"{name}-{naming.flat_name(c.service)}-probe", settings, c, client_ca,
+                                        self.config.sha256, probe_opts) for c in clusters])

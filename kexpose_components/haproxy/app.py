@@ -17,6 +17,8 @@ import re
 from typing import Any
 
 DEFAULT_IMAGE = "haproxy:2.8"
+#: Where the config and certificates live on each public agent, unless the stack says otherwise.
+DEFAULT_HOST_DIR = "/opt/kexpose/haproxy"
 CONFIG_HASH_LABEL = "KEXPOSE_CONFIG_SHA256"
 
 

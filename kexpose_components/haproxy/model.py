@@ -22,20 +22,9 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-DURATION = re.compile(r"^\d+(us|ms|s|m|h|d)?$")
+from kexpose_components.timeouts import Timeouts
+
 NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
-
-
-@dataclass(frozen=True)
-class Timeouts:
-    """HAProxy timeouts (HAProxy duration syntax: ``10s``, ``15m``, ``86400s``)."""
-
-    connect: str = "10s"
-    client: str = "86400s"
-    server: str = "86400s"
-    tunnel: str = "86400s"
-    client_fin: str = "30s"
-    http_request: str = "30s"
 
 
 @dataclass(frozen=True)
@@ -63,7 +52,7 @@ class HaproxyModel:
     maxconn: int = 4096
 
 
-_env = Environment(loader=PackageLoader("kexpose_components", "templates"), undefined=StrictUndefined,
+_env = Environment(loader=PackageLoader("kexpose_components.haproxy", "templates"), undefined=StrictUndefined,
                    keep_trailing_newline=True, autoescape=False)
 
 
@@ -80,9 +69,7 @@ def model_problems(model: HaproxyModel) -> list[tuple[str, str]]:
         problems.append(("port", "must be 1-65535, e.g. 6443"))
     if not model.config_dir.startswith("/"):
         problems.append(("config_dir", 'must be an absolute container path, e.g. "/haproxy"'))
-    for key, value in vars(model.timeouts).items():
-        if not DURATION.match(str(value)):
-            problems.append((f"timeouts.{key}", f'{value!r} is not an HAProxy duration like "30s" or "15m"'))
+    problems += [(f"timeouts.{key}", fix) for key, fix in model.timeouts.problems()]
     backends = [r.backend for r in model.routes]
     if len(set(backends)) != len(backends):
         problems.append(("routes", "backend names must be unique"))

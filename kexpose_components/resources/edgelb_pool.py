@@ -19,7 +19,7 @@ from kexpose_components.dcos.edgelb import EDGELB_DEFAULTS, EdgeLBClient, PoolNo
 from kexpose_components.dcos.edgelb_checks import check_pool
 from kexpose_components.progress import announce, report
 from kexpose_components.resources.connection import connection_failures, secret_connection
-from kexpose_components.resources.timeouts import DEFAULT_TIMEOUT, timeout_seconds
+from kexpose_components.resources.deadline import DEFAULT_TIMEOUT, timeout_seconds
 from kexpose_components.resources.unknowns import contains_unknown
 
 

@@ -17,7 +17,8 @@ import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
 
 from kexpose_components.resources.unknowns import contains_unknown
-from kexpose_components.haproxy_config import HaproxyModel, HaproxyRejected, Route, Timeouts, check_config, model_problems
+from kexpose_components.haproxy.model import HaproxyModel, HaproxyRejected, Route, check_config, model_problems
+from kexpose_components.timeouts import Timeouts
 
 
 def model_from_dict(data: dict[str, Any]) -> HaproxyModel:

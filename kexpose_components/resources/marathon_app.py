@@ -33,7 +33,7 @@ from kexpose_components.dcos.marathon import (
 from kexpose_components.dcos.marathon_checks import canonical_app_id, check_app
 from kexpose_components.progress import report
 from kexpose_components.resources.connection import connection_failures, secret_connection
-from kexpose_components.resources.timeouts import DEFAULT_TIMEOUT, timeout_seconds
+from kexpose_components.resources.deadline import DEFAULT_TIMEOUT, timeout_seconds
 from kexpose_components.resources.unknowns import contains_unknown
 
 

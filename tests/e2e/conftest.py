@@ -13,7 +13,7 @@ import requests
 import yaml
 from pulumi import automation as auto
 
-from kexpose_components.engine import PROJECT_ROOT, workspace_options
+from tests.support.engine import PROJECT_ROOT, workspace_options
 from tests.providers.conftest import StackDriver  # noqa: F401  (shared helpers)
 from tests.sim.conftest import sim, sim_factory  # noqa: F401  (fixtures)
 

@@ -9,7 +9,7 @@ from typing import Callable
 import pytest
 from pulumi import automation as auto
 
-from kexpose_components.engine import engine_root, workspace_options
+from tests.support.engine import engine_root, workspace_options
 from tests.sim.conftest import sim, sim_factory  # noqa: F401  (fixtures)
 
 

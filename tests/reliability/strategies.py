@@ -51,7 +51,7 @@ EXPOSURE = obj(
      "clusters": st.lists(SERVICES, max_size=3), "port": PORTS, "agents": st.lists(HOSTS, max_size=2)},
     {"cluster": SERVICES, "mode": st.sampled_from(["quick", "trusted", "fast"]),
      "directory": st.sampled_from(["/opt/kexpose/haproxy", "relative/dir"]), "ssh": SSH,
-     "insecureBackend": st.booleans(), "verifyBackend": st.booleans(), "insecureSkipTlsVerify": st.booleans(),
+     "insecureBackend": st.booleans(), "verifyBackend": st.booleans(),
      "image": st.just("haproxy:2.8"), "group": st.just("external"), "caBundlePath": st.just("/ca.pem"),
      "poolName": st.just("kubectl-proxy"), "statsPort": PORTS, "statsBindAddress": st.just("127.0.0.1"),
      "timeouts": st.dictionaries(st.sampled_from(["connect", "client", "server", "tunnel", "idle"]), DURATIONS, max_size=3),

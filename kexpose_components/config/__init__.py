@@ -1,0 +1,173 @@
+"""The stack configuration (``stacks/Pulumi.<stack>.yaml``, namespace ``kexpose:``), typed and validated.
+
+Parsed once, at the edge: :func:`load` reads every ``kexpose:`` key, the models in
+:mod:`.models` check each value where its type is declared, and :func:`parse` adds the rules
+that span keys (references between clusters and exposures, ports shared on an agent,
+credentials). Every problem names the key and shows a right value, all at once, before any
+resource is registered. Secrets (``dcosPassword``, ``dcosToken``, ``dcosPrivateKey``) are read
+only as secret Outputs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+from pulumi.runtime import config as runtime_config
+from pydantic import TypeAdapter, ValidationError
+
+from kexpose_components import naming
+
+from kexpose_components.config.models import (METHODS, ClusterSettings, DcosSettings, EdgeLbSettings, ExposureBase,
+                                              ExposureSettings, HaproxySettings, KubeconfigSettings, MarathonLbSettings,
+                                              SshSettings, StackSettings, TimeoutSettings)
+from kexpose_components.config.problems import ConfigError, problems_of
+
+SECRET_KEYS = ("dcosPassword", "dcosToken", "dcosPrivateKey")
+
+__all__ = ["METHODS", "SECRET_KEYS", "ClusterSettings", "ConfigError", "DcosSettings", "EdgeLbSettings", "ExposureBase",
+           "ExposureSettings", "HaproxySettings", "KubeconfigSettings", "MarathonLbSettings", "SshSettings",
+           "StackSettings", "TimeoutSettings", "load", "parse", "secret"]
+
+
+def parse(raw: dict[str, Any], secrets_present: set[str]) -> StackSettings:
+    """Validate raw config values (``kexpose:`` keys without the prefix, secrets left out)."""
+    if not isinstance(raw, dict):
+        raise ConfigError(["kexpose: the stack config must be a mapping of kexpose:<key> values"])
+    raw = {k: v for k, v in raw.items() if v is not None}
+    try:
+        settings: StackSettings | None = StackSettings.model_validate(raw)
+        problems: list[str] = []
+    except ValidationError as err:
+        settings, problems = None, problems_of(StackSettings, err)
+    # The rules across keys run on every part that is valid on its own, so one run reports all.
+    dcos = settings.dcos if settings else _valid(DcosSettings, raw.get("dcos"))
+    clusters = list(enumerate(settings.clusters)) if settings else _valid_items(ClusterSettings, raw.get("clusters"))
+    exposures = [(i, _Refs.of(e)) for i, e in enumerate(raw.get("exposures") or []) if isinstance(e, dict)] \
+        if isinstance(raw.get("exposures"), list) else []
+    problems += _credential_problems(dcos if dcos else raw.get("dcos"), secrets_present)
+    problems += _cross_key_problems(dcos, clusters, exposures)
+    if problems or settings is None:
+        raise ConfigError(problems)
+    settings._auth = _auth(secrets_present)
+    return settings
+
+
+@dataclass(frozen=True)
+class _Refs:
+    """What the rules across keys read of an exposure, taken from its raw value, so that they
+    also run on an exposure with problems of its own."""
+
+    name: str | None
+    trusted: bool
+    clusters: tuple[str, ...]
+    port: int | None
+    agents: tuple[str, ...]
+
+    @classmethod
+    def of(cls, raw: dict[str, Any]) -> "_Refs":
+        def strings(value: Any) -> tuple[str, ...]:
+            return tuple(v for v in value if isinstance(v, str)) if isinstance(value, list) else ()
+
+        port = raw.get("port")
+        return cls(name=raw["name"] if isinstance(raw.get("name"), str) else None,
+                   trusted=raw.get("method") == "haproxy" and raw.get("mode", "trusted") == "trusted",
+                   clusters=tuple(naming.service_name(c) for c in strings(raw.get("clusters"))),
+                   port=port if isinstance(port, int) and not isinstance(port, bool) else None,
+                   agents=strings(raw.get("agents")))
+
+
+def _valid(model: Any, value: Any) -> Any:
+    try:
+        return TypeAdapter(model).validate_python(value)
+    except ValidationError:
+        return None
+
+
+def _valid_items(model: Any, values: Any) -> list[tuple[int, Any]]:
+    """(index, item) for each item of a list that is valid on its own."""
+    if not isinstance(values, list):
+        return []
+    items = [(i, _valid(model, v)) for i, v in enumerate(values)]
+    return [(i, v) for i, v in items if v is not None]
+
+
+def _auth(secrets: set[str]) -> str:
+    if "dcosToken" in secrets:
+        return "token"
+    if "dcosPassword" in secrets:
+        return "password"
+    return "service-account" if "dcosPrivateKey" in secrets else "none"
+
+
+def _credential_problems(dcos: DcosSettings | Any, secrets: set[str]) -> list[str]:
+    if not isinstance(dcos, DcosSettings):
+        uid = dcos.get("uid") if isinstance(dcos, dict) else None
+        open_cluster = isinstance(dcos, dict) and dcos.get("auth") == "none"
+    else:
+        uid, open_cluster = dcos.uid, dcos.auth == "none"
+    if open_cluster:
+        return [f"kexpose:{k}: is set, but dcos.auth is none: remove it, or drop dcos.auth to log in"
+                for k in SECRET_KEYS if k in secrets]
+    if secrets & {"dcosPassword", "dcosPrivateKey"} and "dcosToken" not in secrets and not uid:
+        return ['kexpose:dcos.uid: is required with dcosPassword or dcosPrivateKey, e.g. "kexpose"']
+    if not secrets:
+        return ["kexpose:dcosPassword: is required to log in: `pulumi config set --secret kexpose:dcosPassword …` "
+                "(with dcos.uid), or set kexpose:dcosToken or kexpose:dcosPrivateKey instead; "
+                "dcos.auth: none for a cluster without authentication"]
+    return []
+
+
+def _cross_key_problems(d: DcosSettings | None, clusters: list[tuple[int, ClusterSettings]],
+                        exposures: list[tuple[int, _Refs]]) -> list[str]:
+    problems: list[str] = []
+    if d and d.url.startswith("http://") and d.verify and not re.match(r"^http://(127\.|localhost)", d.url):
+        problems.append("kexpose:dcos.url: uses plain http to a remote host: use https "
+                        "(or set dcos.verify: false knowingly)")
+    domains: dict[str, str | None] = {}
+    for i, cluster in clusters:
+        if cluster.service in domains:
+            problems.append(f"kexpose:clusters[{i}].service: {cluster.service} is listed twice")
+        domains[cluster.service] = cluster.domain
+    names: set[str] = set()
+    bound: dict[tuple[str, int], str] = {}
+    for i, exposure in exposures:
+        key = f"kexpose:exposures[{i}]"
+        if exposure.name in names:
+            problems.append(f"{key}.name: {exposure.name!r} is used twice")
+        names.add(exposure.name or "")
+        for service in exposure.clusters:
+            if service not in domains:
+                problems.append(f"{key}.clusters: {service!r} is not in kexpose:clusters (add it there first)")
+            elif exposure.trusted and not domains[service]:
+                problems.append(f"{key}.clusters: trusted mode routes by domain (SNI): set "
+                                f"kexpose:clusters[…].domain for {service}")
+        for agent in exposure.agents if exposure.port else ():
+            other = bound.get((agent, exposure.port))
+            if other:
+                problems.append(f"{key}.port: {exposure.port} on {agent} is already used by exposure {other!r}")
+            bound[(agent, exposure.port)] = exposure.name
+    return problems
+
+
+def _config_keys() -> set[str]:
+    """Every config key the engine handed the program: the SDK keeps them in a context variable
+    (set by the language host) or in ``PULUMI_CONFIG``, and has no public call that lists them."""
+    return set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
+
+
+def load() -> StackSettings:
+    """Read and validate every ``kexpose:`` key of the current stack (raises ConfigError)."""
+    config = pulumi.Config("kexpose")
+    keys = sorted({k.split(":", 1)[1] for k in _config_keys() if k.startswith("kexpose:")})
+    present = {k for k in SECRET_KEYS if k in keys}
+    return parse({k: config.get_object(k) for k in keys if k not in SECRET_KEYS}, present)
+
+
+def secret(key: str) -> pulumi.Output[str] | None:
+    """A secret config value as a secret Output (never read as plain text)."""
+    if pulumi.runtime.get_config(f"kexpose:{key}") is None:
+        return None
+    return pulumi.Config("kexpose").require_secret(key)

@@ -1,0 +1,189 @@
+"""The stack config as types: one settings type per exposure method on a shared base, parsed as a
+tagged union on ``method`` (so a key of another method is an unknown key, named as such).
+
+Keys are camelCase in the stack file (``caBundleFile``) and snake_case in Python
+(``ca_bundle_file``). Every model forbids unknown keys and is frozen: what the program reads is
+exactly what was validated.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+from kexpose_components.config.types import (AbsolutePath, AppId, DeploymentTimeout, Bool, Domain, Duration, Host, Name, Port, Service, Text,
+                                             existing_file, fix, port_type)
+from kexpose_components.haproxy.app import DEFAULT_HOST_DIR, DEFAULT_IMAGE
+from kexpose_components.timeouts import Timeouts
+
+#: Ports Marathon-LB binds on its agents itself (HTTP, HTTPS, stats, and its service-port range).
+MARATHON_LB_PORTS = frozenset({80, 443, 9090, 9091, *range(10000, 10151)})
+MLB_CA_BUNDLE = "/mnt/mesos/sandbox/.ssl/ca-bundle.crt"
+
+
+DcosCaFile = existing_file("the CA that signs Admin Router's certificate", "./dcos-ca.pem")
+ClusterCaFile = existing_file("the cluster's CA PEM", "./kubernetes-ca.pem")
+SshKeyFile = existing_file("the SSH private key for the agents", "~/.ssh/id_ed25519")
+KnownHostsFile = existing_file("the agents' host keys", "~/.ssh/known_hosts")
+SshPort = port_type(22)
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+
+
+class DcosSettings(Settings):
+    url: Annotated[str, Field(description="the DC/OS cluster URL, e.g. https://dcos.example.com")]
+    uid: Text | None = None
+    auth: Literal["login", "none"] = "login"  # none: an open cluster, no credentials sent
+    verify: Bool = True
+    ca_bundle_file: DcosCaFile | None = None
+    marathon_path: Text = "/service/marathon"
+    edgelb_path: Text = "/service/edgelb"
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise fix("is required: the DC/OS cluster URL, e.g. https://dcos.example.com")
+        return value.rstrip("/")
+
+
+class ClusterSettings(Settings):
+    service: Annotated[Service, Field(description='a DC/OS service name, e.g. "kubernetes"')]
+    domain: Domain | None = None
+    ca_source: Annotated[Literal["cluster", "file"], Field(alias="ca")] = "cluster"
+    ca_file: ClusterCaFile | None = None
+
+    @model_validator(mode="after")
+    def _ca_file(self) -> "ClusterSettings":
+        if self.ca_source == "file" and not self.ca_file:
+            raise fix("is required with ca: file: the cluster's CA PEM, e.g. ./kubernetes-ca.pem", key="caFile")
+        return self
+
+
+class SshSettings(Settings):
+    user: Annotated[Text, Field(min_length=1)] = "core"
+    port: SshPort = 22
+    private_key_file: Annotated[SshKeyFile, Field(description='a file with the SSH private key for the agents, e.g. "~/.ssh/id_ed25519"')]
+    known_hosts_file: Annotated[KnownHostsFile, Field(description='a file with the agents\' host keys (known_hosts), e.g. "~/.ssh/known_hosts"')]
+
+
+class TimeoutSettings(Settings):
+    """The timeouts a user may set; each lands where HAProxy honours it (see the README)."""
+
+    connect: Duration = "10s"
+    client: Duration = "86400s"
+    server: Duration = "86400s"
+    tunnel: Duration = "86400s"
+
+    def haproxy(self) -> Timeouts:
+        return Timeouts(**self.model_dump())
+
+
+class KubeconfigSettings(Settings):
+    path: Text | None = None
+    activate: Bool = False
+
+
+class ExposureBase(Settings):
+    """What every method needs: a name, the clusters, where clients connect, and how they name it."""
+
+    name: Annotated[Name, Field(description='lowercase letters, digits and "-", e.g. "public"')]
+    clusters: Annotated[tuple[Service, ...], Field(min_length=1, description='the services this exposure serves, e.g. ["dev/kubernetes01"]')]
+    port: Annotated[Port, Field(description="a whole number from 1 to 65535, e.g. 6443")]
+    agents: Annotated[tuple[Host, ...], Field(min_length=1, description='the public agent(s) serving this exposure, e.g. ["10.0.0.7"]')]
+    timeouts: TimeoutSettings = TimeoutSettings()
+    context_name: Text | None = None
+    url_host: Literal["domain", "agent"] = "domain"  # agent: the URL names the agent, kubeconfig sets tls-server-name
+    adopt: Bool = False  # take over the existing app or pool (appId / poolName) in place
+    deployment_timeout: DeploymentTimeout = "10m"  # how long a deployment may take before it is undone
+
+
+class SingleCluster(ExposureBase):
+    """Marathon-LB and Edge-LB expose one cluster per exposure."""
+
+    @field_validator("clusters")
+    @classmethod
+    def _one(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(value) > 1:
+            raise fix("this method exposes one cluster per exposure; split it into one exposure each")
+        return value
+
+
+class HaproxySettings(ExposureBase):
+    method: Literal["haproxy"] = "haproxy"
+    app_id: AppId | None = None  # default /kexpose/<name>
+    mode: Literal["quick", "trusted"] = "trusted"
+    directory: AbsolutePath = DEFAULT_HOST_DIR
+    ssh: Annotated[SshSettings, Field(validate_default=True)] = {}  # type: ignore[assignment]  # missing keys are named
+    insecure_backend: Bool = False
+    image: Text = DEFAULT_IMAGE
+    bind_options: Text = ""
+
+    @model_validator(mode="after")
+    def _quick_is_one_cluster(self) -> "HaproxySettings":
+        if self.mode == "quick" and len(self.clusters) != 1:
+            raise fix("quick mode exposes exactly one cluster; use mode: trusted for several behind SNI", key="clusters")
+        return self
+
+
+class MarathonLbSettings(SingleCluster):
+    method: Literal["marathon-lb"] = "marathon-lb"
+    app_id: AppId | None = None  # default /kexpose/<name>
+    group: Text = "external"
+    verify_backend: Bool = True
+    ca_bundle_path: Text = MLB_CA_BUNDLE
+
+    @field_validator("port")
+    @classmethod
+    def _not_marathon_lb_own(cls, value: int) -> int:
+        if value in MARATHON_LB_PORTS:
+            raise fix(f"{value} is taken by Marathon-LB itself (80, 443, 9090, 9091, 10000-10150); use e.g. 6443")
+        return value
+
+
+class EdgeLbSettings(SingleCluster):
+    method: Literal["edge-lb"] = "edge-lb"
+    pool_name: Text | None = None
+    stats_port: Port | None = None  # default: port + 1
+    stats_bind_address: Text = "127.0.0.1"
+
+    @model_validator(mode="after")
+    def _stats_port(self) -> "EdgeLbSettings":
+        if self.stats_port is None:
+            object.__setattr__(self, "stats_port", self.port + 1 if self.port < 65535 else self.port - 1)
+        if self.stats_port == self.port:
+            raise fix("must differ from port", key="statsPort")
+        return self
+
+
+METHOD_SETTINGS = (HaproxySettings, MarathonLbSettings, EdgeLbSettings)
+#: The tagged union the stack file's ``method`` selects from.
+ExposureSettings = Annotated[Union[METHOD_SETTINGS], Field(discriminator="method")]
+METHODS = tuple(m.model_fields["method"].default for m in METHOD_SETTINGS)
+
+
+Auth = Literal["token", "password", "service-account", "none"]
+
+
+class StackSettings(Settings):
+    dcos: Annotated[DcosSettings, Field(description='an object, e.g. {"url": "https://dcos.example.com", "uid": "kexpose"}')]
+    clusters: Annotated[tuple[ClusterSettings, ...], Field(
+        min_length=1, description='the Kubernetes services to expose, e.g. [{"service": "dev/kubernetes01", "domain": "devkubernetes01.example.com"}]')]
+    exposures: Annotated[tuple[ExposureSettings, ...], Field(
+        min_length=1, description='at least one exposure, e.g. [{"name": "public", "method": "haproxy", "clusters": ["kubernetes"], "port": 6443, "agents": ["10.0.0.7"]}]')]
+    kubeconfig: KubeconfigSettings = KubeconfigSettings()
+    preflight: Bool = True  # read-only checks against the cluster at preview (see preflight.py)
+    _auth: Auth = PrivateAttr("none")
+
+    @property
+    def auth(self) -> Auth:
+        """How kexpose logs in: decided by which secret is set, never by a key in the file."""
+        return self._auth
+
+    def cluster(self, service: str) -> ClusterSettings:
+        return next(c for c in self.clusters if c.service == service)

@@ -1,0 +1,44 @@
+"""The part Marathon-LB and Edge-LB exposures share: one cluster, one definition handed to an
+existing load balancer (a dummy Marathon app, an Edge-LB pool), then a probe of the result."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Callable
+
+import pulumi
+
+from kexpose_components.config import ClusterSettings, ExposureBase
+from kexpose_components.exposures.endpoint import Exposure, probed_endpoint
+from kexpose_components.exposures.shared import SharedInputs, deployment_options
+
+
+def digest(definition: Any) -> str:
+    """A short hash of a definition: the probe's revision, so it re-runs when the definition changes."""
+    return hashlib.sha256(json.dumps(definition, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+class BalancerExposure(Exposure):
+    """Subclasses say which component type they are, how the definition looks
+    (``definition(settings, service)``, ``label(definition, owner)``) and which resource carries it (``resource``, created as
+    ``<name>-<suffix>`` with the definition as its ``suffix`` input); the rest — registration,
+    the endpoint, the probe after the resource — is here."""
+
+    type_token: str
+    definition: Callable[[Any, str], dict[str, Any]]
+    label: Callable[[dict[str, Any], str], dict[str, Any]]  # marks the definition with its owner
+    resource_type: type[pulumi.CustomResource]
+    suffix: str  # "app" | "pool": the resource's name suffix and the input that takes the definition
+
+    def __init__(self, settings: ExposureBase, clusters: list[ClusterSettings], shared: SharedInputs,
+                 opts: pulumi.ResourceOptions | None = None):
+        name = settings.name
+        super().__init__(self.type_token, name, None, opts)
+        cluster = clusters[0]
+        definition = type(self).label(type(self).definition(settings, cluster.service), shared.owner)
+        self.resource = self.resource_type(f"{name}-{self.suffix}", connection=shared.connection, adopt=settings.adopt,
+                                           **{self.suffix: definition}, opts=deployment_options(settings, self))
+        endpoint = probed_endpoint(f"{name}-probe", settings, cluster, None, digest(definition),
+                                   pulumi.ResourceOptions(parent=self, depends_on=[self.resource]))
+        self._register([endpoint])

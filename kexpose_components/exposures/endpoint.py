@@ -1,0 +1,61 @@
+"""What every exposure hands back: how clients reach one cluster through it (feeds the kubeconfig
+and the stack outputs), and the probe that proved it works."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from kexpose_components import naming
+from kexpose_components.config import ClusterSettings, ExposureBase
+from kexpose_components.resources.exposure_probe import ExposureProbe
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One cluster reached through one exposure."""
+
+    exposure: str
+    service: str
+    url: str  # https://<domain or agent>:<port> (see urlHost)
+    host: str  # where to connect (a public agent)
+    server_name: str  # SNI / tls-server-name
+    ca_pem: pulumi.Input[str] | None  # what clients should trust; None = insecure-skip-tls-verify
+    context_name: str
+    probe: ExposureProbe
+
+    @property
+    def key(self) -> str:
+        """``<exposure>/<service>``: how outputs name this endpoint."""
+        return f"{self.exposure}/{self.service}"
+
+
+def probed_endpoint(name: str, settings: ExposureBase, cluster: ClusterSettings, ca_pem: pulumi.Input[str] | None,
+                    revision: pulumi.Input[str], opts: pulumi.ResourceOptions) -> Endpoint:
+    """The endpoint for ``cluster`` with the ExposureProbe that checks it once ``opts``' dependencies are up."""
+    host = settings.agents[0]
+    server_name = cluster.domain or host
+    url = f"https://{host if settings.url_host == 'agent' else server_name}:{settings.port}"
+    # Named after what clients verify (the domain), so clusters sharing one address stay apart.
+    context = naming.context_name(f"https://{server_name}:{settings.port}")
+    if settings.context_name:
+        several = len(settings.clusters) > 1
+        context = f"{settings.context_name}-{naming.flat_name(cluster.service)}" if several else settings.context_name
+    probe = ExposureProbe(name, host=host, port=settings.port, server_name=server_name, ca_pem=ca_pem,
+                          revision=revision, opts=opts)
+    return Endpoint(settings.name, cluster.service, url, host, server_name, ca_pem, context, probe)
+
+
+class Exposure(pulumi.ComponentResource):
+    """Base of the exposure components: declared outputs, registered once the endpoints exist."""
+
+    urls: pulumi.Output[dict[str, str]]
+    contexts: pulumi.Output[dict[str, str]]
+    endpoints: list[Endpoint]
+
+    def _register(self, endpoints: list[Endpoint]) -> None:
+        self.endpoints = endpoints
+        self.urls = pulumi.Output.from_input({e.service: e.url for e in endpoints})
+        self.contexts = pulumi.Output.from_input({e.service: e.context_name for e in endpoints})
+        self.register_outputs({"urls": self.urls, "contexts": self.contexts})
