@@ -14,6 +14,7 @@ from kexpose_components.config import HaproxySettings, StackSettings
 from kexpose_components.errors import KexposeError
 from kexpose_components.exposures import Endpoint, SharedInputs, build
 from kexpose_components.kubeconfig import KubeEntry, entries_to_config
+from kexpose_components.ownership import current_owner
 from kexpose_components.resources.kubeconfig_entries import KubeconfigEntries
 from kexpose_components.resources.kubernetes_ca import KubernetesCA
 
@@ -22,13 +23,18 @@ CREDENTIALS = {"token": ("dcosToken", "token"), "password": ("dcosPassword", "pa
                "service-account": ("dcosPrivateKey", "private_key")}
 
 
-def connection(settings: StackSettings) -> pulumi.Output[dict[str, Any]]:
-    """The DC/OS connection as one secret Output (credentials never leave secret Outputs)."""
+def _connection_base(settings: StackSettings) -> dict[str, Any]:
     d = settings.dcos
     base: dict[str, Any] = {"url": d.url, "uid": d.uid, "verify": d.verify, "marathon_path": d.marathon_path,
                             "edgelb_path": d.edgelb_path}
     if d.ca_bundle_file:
         base["ca_bundle"] = Path(d.ca_bundle_file).read_text()
+    return base
+
+
+def connection(settings: StackSettings) -> pulumi.Output[dict[str, Any]]:
+    """The DC/OS connection as one secret Output (credentials never leave secret Outputs)."""
+    base = _connection_base(settings)
     if settings.auth == "none":  # an open cluster (dcos.auth: none): nothing to log in with
         return pulumi.Output.secret(base)
     key, field = CREDENTIALS[settings.auth]
@@ -66,10 +72,11 @@ def run() -> None:
         settings = stack_config.load()
     except KexposeError as exc:
         raise pulumi.RunError(str(exc)) from None
+    owner = current_owner()
     conn = connection(settings)
     verified = {s for e in settings.exposures if isinstance(e, HaproxySettings) and not e.insecure_backend
                 for s in e.clusters}
-    shared = SharedInputs(conn, cluster_cas(settings, conn, verified))
+    shared = SharedInputs(conn, cluster_cas(settings, conn, verified), owner)
     endpoints = [endpoint for exposure in settings.exposures
                  for endpoint in build(exposure, [settings.cluster(s) for s in exposure.clusters], shared).endpoints]
     pulumi.export("endpoints", {e.key: e.url for e in endpoints})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from kexpose_components import naming
 from kexpose_components.config import ConfigError, parse
@@ -114,3 +115,22 @@ def test_each_method_parses_to_its_own_settings_type():
     assert [type(e) for e in settings.exposures] == [MarathonLbSettings, EdgeLbSettings]
     assert settings.exposures[1].stats_port == 7444 and settings.auth == "token"
     assert not hasattr(settings.exposures[0], "mode") and HaproxySettings.model_fields["mode"].default == "trusted"
+
+
+def test_kubeconfig_never_activates_unless_asked_and_removes_only_its_own_entries(tmp_path):
+    from kexpose_components.kubeconfig import remove_entries, write_merged
+
+    path = tmp_path / "new" / "config"
+    new = entries_to_config([KubeEntry("kexpose-a", "https://10.0.0.7:6443", "CA PEM")])
+    write_merged(str(path), new, activate=None)
+    assert yaml.safe_load(path.read_text())["current-context"] == ""  # a new file: still not switched
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    mine = entries_to_config([KubeEntry("mine", "https://other:6443", None)])
+    write_merged(str(path), mine, activate="mine")
+    write_merged(str(path), entries_to_config([KubeEntry("kexpose-b", "https://10.0.0.7:7443", None)]), None,
+                 drop={"kexpose-a"})  # renamed: the old entry goes
+    doc = yaml.safe_load(path.read_text())
+    assert [c["name"] for c in doc["contexts"]] == ["mine", "kexpose-b"] and doc["current-context"] == "mine"
+    remove_entries(str(path), {"kexpose-b"})
+    doc = yaml.safe_load(path.read_text())
+    assert [c["name"] for c in doc["contexts"]] == ["mine"] and [u["name"] for u in doc["users"]] == ["mine"]

@@ -24,7 +24,7 @@ from kexpose_components.exposures.endpoint import Exposure, probed_endpoint
 from kexpose_components.exposures.shared import SharedInputs, deployment_options
 from kexpose_components.ownership import app_id_of, label_app
 from kexpose_components.haproxy.app import standalone_app
-from kexpose_components.haproxy.model import HaproxyModel, Route
+from kexpose_components.haproxy.model import HaproxyModel, Route, config_hash, render
 from kexpose_components.resources.agent_files import AgentFiles
 from kexpose_components.resources.certificate import CertificateAuthority, DomainCertificate, SelfSignedWildcard
 from kexpose_components.resources.haproxy_config import HaproxyConfig
@@ -73,6 +73,10 @@ class HaproxyExposure(Exposure):
             timeouts=settings.timeouts.haproxy(),
         )
         self.config = HaproxyConfig(f"{name}-config", model, files, opts=child)
+        # Rendered here as well as checked by the resource: the text and its hash are known at
+        # preview, so a changed timeout previews as that line and that label, not as [unknown].
+        text = render(model)
+        digest = pulumi.Output.unsecret(pulumi.Output.all(**files).apply(lambda f: config_hash(text, f)))
         ssh = settings.ssh
         self.files = AgentFiles(
             f"{name}-files",
@@ -80,16 +84,15 @@ class HaproxyExposure(Exposure):
             ssh_private_key=pulumi.Output.secret(Path(ssh.private_key_file).read_text()),
             known_hosts=Path(ssh.known_hosts_file).read_text(),
             directory=settings.directory,
-            files=pulumi.Output.all(config=self.config.config, **files).apply(
-                lambda v: {"haproxy.cfg": v.pop("config"), **v}),
+            files=pulumi.Output.all(**files).apply(lambda v: {"haproxy.cfg": text, **v}),
             mode=0o600,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.config]),  # only a config haproxy -c passed
         )
-        app = self.config.sha256.apply(lambda digest: label_app(standalone_app(
+        app = digest.apply(lambda digest: label_app(standalone_app(
             app_id_of(settings), list(settings.agents), settings.directory, settings.port, digest,
             container_dir=CONTAINER_DIR, image=settings.image), shared.owner))
         self.app = MarathonApp(f"{name}-app", connection=shared.connection, app=app, adopt=settings.adopt,
                                opts=deployment_options(settings, self, depends_on=[self.files]))
         probe_opts = pulumi.ResourceOptions(parent=self, depends_on=[self.app])
         self._register([probed_endpoint(f"{name}-{naming.flat_name(c.service)}-probe", settings, c, client_ca,
-                                        self.config.sha256, probe_opts) for c in clusters])
+                                        digest, probe_opts) for c in clusters])

@@ -13,6 +13,7 @@ placed in a scratch directory, so a bad option fails ``pulumi preview`` with HAP
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 import subprocess
@@ -86,6 +87,15 @@ def model_problems(model: HaproxyModel) -> list[tuple[str, str]]:
     if not model.certificates:
         problems.append(("certificates", "the frontend needs at least one certificate bundle"))
     return problems
+
+
+def config_hash(config: str, files: dict[str, str]) -> str:
+    """One digest over the config and every file it references: what the HAProxy app carries, so
+    the preview already knows whether anything HAProxy reads changed."""
+    digest = hashlib.sha256(config.encode())
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(files[name].encode()).digest())
+    return digest.hexdigest()
 
 
 class HaproxyRejected(ValueError):

@@ -10,14 +10,13 @@ every referenced file, which the HAProxy app carries as a label so a change roll
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from typing import Any
 
 import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
 
 from kexpose_components.resources.unknowns import contains_unknown
-from kexpose_components.haproxy.model import HaproxyModel, HaproxyRejected, Route, check_config, model_problems
+from kexpose_components.haproxy.model import HaproxyModel, HaproxyRejected, Route, check_config, config_hash, model_problems
 from kexpose_components.timeouts import Timeouts
 
 
@@ -46,13 +45,6 @@ def _placeholders(model: HaproxyModel) -> dict[str, str]:
     out = {name: pair.cert_pem + pair.key_pem for name in model.certificates}
     out.update({r.ca_file: pair.cert_pem for r in model.routes if r.ca_file})
     return out
-
-
-def config_hash(config: str, files: dict[str, str]) -> str:
-    digest = hashlib.sha256(config.encode())
-    for name in sorted(files):
-        digest.update(name.encode() + b"\0" + hashlib.sha256(files[name].encode()).digest())
-    return digest.hexdigest()
 
 
 class HaproxyConfigProvider(ResourceProvider):

@@ -8,6 +8,8 @@ import time
 import pytest
 import requests
 import yaml
+
+from kexpose_components.kubeconfig import KubeEntry, entries_to_config
 from pulumi import automation as auto
 
 
@@ -19,11 +21,16 @@ def tokens(sim) -> dict[str, str]:
     return {k["name"]: k["token"] for k in requests.get(f"{sim.url}/_sim/kubernetes", timeout=5).json()}
 
 
-def wait_marathon_lb(sim) -> None:
+def api(sim, url: str) -> dict:
+    """GET a DC/OS API as the simulator's bootstrap user."""
     token = requests.post(f"{sim.url}/acs/api/v1/auth/login", json={"uid": "bootstrapuser", "password": "deleteme"}, timeout=5).json()["token"]
+    return requests.get(url, headers={"Authorization": f"token={token}"}, timeout=5).json()
+
+
+def wait_marathon_lb(sim) -> None:
     deadline = time.monotonic() + 15
     while True:
-        app = requests.get(f"{sim.marathon}/v2/apps/marathon-lb", headers={"Authorization": f"token={token}"}, timeout=5).json()["app"]
+        app = api(sim, f"{sim.marathon}/v2/apps/marathon-lb")["app"]
         if app["tasksRunning"] == 1:
             return
         assert time.monotonic() < deadline, app.get("lastTaskFailure")
@@ -42,8 +49,11 @@ def test_marathon_lb_and_edge_lb(cluster_sim, project_stack, tmp_path):
     wait_marathon_lb(sim)
     agent = public_address(sim)
     stack = project_stack()
+    merged_into = tmp_path / "user-kubeconfig"
+    merged_into.write_text(yaml.safe_dump(entries_to_config([KubeEntry("mine", "https://other:6443", None)])))
     stack.configure({
         "dcos": {"url": sim.url, "uid": "bootstrapuser"},
+        "kubeconfig": {"path": str(merged_into)},
         "clusters": [{"service": "kubernetes"}, {"service": "dev/kubernetes01"}],
         "exposures": [
             {"name": "mlb", "method": "marathon-lb", "clusters": ["kubernetes"], "port": 6443, "agents": [agent]},
@@ -65,9 +75,15 @@ def test_marathon_lb_and_edge_lb(cluster_sim, project_stack, tmp_path):
         result = kubectl(kubeconfig, tmp_path, context, t[service], "get", "namespaces")
         assert result.returncode == 0 and "kube-system" in result.stdout, result.stderr
     assert "deleteme" not in up.stdout
+    merged = yaml.safe_load(merged_into.read_text())  # merged next to the user's own, which stays current
+    assert [c["name"] for c in merged["contexts"]] == ["mine", *contexts] and merged["current-context"] == "mine"
+    owner = "organization/kexpose/e2e"  # what the stack manages says so
+    assert api(sim, f"{sim.marathon}/v2/apps/kexpose/mlb")["app"]["labels"]["KEXPOSE_OWNER"] == owner
+    assert api(sim, f"{sim.edgelb}/v2/pools/kexpose-elb")["environmentVariables"]["KEXPOSE_OWNER"] == owner
     stack.preview(expect_no_changes=True)
     stack.destroy()
     assert requests.get(f"{sim.url}/_sim/state", timeout=5).json()["edgelb"]["pools"] == {}
+    assert [c["name"] for c in yaml.safe_load(merged_into.read_text())["contexts"]] == ["mine"]  # ours taken out
 
 
 def test_bad_config_names_the_key(cluster_sim, project_stack):
