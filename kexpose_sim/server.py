@@ -23,6 +23,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from kexpose_sim import mesos, naming
+from kexpose_sim.adminrouter import responses as adminrouter_responses
 from kexpose_sim.config import SimConfig
 from kexpose_sim.dataplane.plane import DataPlane
 from kexpose_sim.edgelb import responses as edgelb_responses
@@ -88,7 +89,7 @@ class SimulatorApp:
         if path.startswith("/_sim/"):
             return self.admin(request, path[len("/_sim"):])
         if path == "/acs/api/v1/auth/login":
-            return self.state.auth.login(request)
+            return adminrouter_responses.login(self.state, request)
         service, inner = self.route(path)
         if service is None:
             if path.startswith("/service/"):
@@ -96,7 +97,7 @@ class SimulatorApp:
             return nginx_html(404, "Not Found")
         if inner == "":
             return Response("", status=301, headers={"Location": path + "/"})
-        denied = self.state.auth.check(request)
+        denied = adminrouter_responses.denied(self.state, request)
         if denied is not None:
             return denied
         self.state.stats.count(service, request.method, inner)

@@ -6,14 +6,14 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from kexpose_sim.adminrouter import AuthBackend
+from kexpose_sim.adminrouter.auth import AuthBackend
 from kexpose_sim.cluster import Cluster, build_cluster, load_seed
 from kexpose_sim.config import SimConfig, random_agent_network
-from kexpose_sim.dataplane.marathonlb import PACKAGE_APP as MARATHON_LB_PACKAGE_APP
-from kexpose_sim.edgelb.backend import EdgeLBBackend
+from kexpose_sim.edgelb.models import EdgeLBBackend
 from kexpose_sim.events import EventBus
 from kexpose_sim.faults import FaultConfig, FaultInjector
 from kexpose_sim.marathon.backend import MarathonBackend
+from kexpose_sim.packages import MARATHON_LB_APP
 from kexpose_sim.stats import ApiStats
 from kexpose_sim.store import StateStore
 
@@ -51,7 +51,7 @@ class SimState:
             # A cluster that comes with Marathon-LB installed (group "external"), as the seeds assume;
             # `marathon_lb: {env: {...}}` adds env to its app (e.g. SIM_TIMEOUT_CLIENT for tests).
             extra = seed["marathon_lb"] if isinstance(seed["marathon_lb"], dict) else {}
-            self.marathon.put_internal_app({**MARATHON_LB_PACKAGE_APP, "env": dict(extra.get("env", {}))})
+            self.marathon.put_internal_app({**MARATHON_LB_APP, "env": dict(extra.get("env", {}))})
         self.save()
 
     def snapshot(self) -> dict[str, Any]:
