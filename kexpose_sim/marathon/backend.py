@@ -21,6 +21,7 @@ from kexpose_sim.cluster import Agent
 from kexpose_sim.marathon import apps as appdefs
 from kexpose_sim.marathon.deployments import STEPS, change_kind, light_plan
 from kexpose_sim.marathon.exceptions import ValidationFailure
+from kexpose_sim.marathon.launch_queue import LaunchQueue
 from kexpose_sim.marathon.schema import read_app
 from kexpose_sim.marathon.scheduler import Scheduler, healthy, public_task
 
@@ -45,6 +46,7 @@ class MarathonBackend:
         self.runtimes: list[tuple[Callable[[dict], bool], TaskRuntime]] = []
         self.task_listeners: list[TaskListener] = []
         self.scheduler = Scheduler(self)
+        self.queue = LaunchQueue(self)
 
     # -- persistence ----------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

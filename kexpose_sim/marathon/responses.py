@@ -20,6 +20,7 @@ from kexpose_sim.http import RouteTable, json_response, nginx_html, text_respons
 from kexpose_sim.marathon import apps as appdefs
 from kexpose_sim.marathon.deployments import public_deployment
 from kexpose_sim.marathon.exceptions import ValidationFailure
+from kexpose_sim.marathon.groups import group_tree
 from kexpose_sim.marathon.parsing import embeds, flag, json_body, parse_label_selector
 from kexpose_sim.marathon.schema import read_app
 from kexpose_sim.marathon.scheduler import public_task
@@ -240,6 +241,29 @@ def cancel_deployment(state, request: Request, deployment_id: str) -> Response:
     return _deployment_result(result["deploymentId"], result["version"])
 
 
+# -- /v2/queue and /v2/groups ---------------------------------------------------------------------
+def launch_queue(state, request: Request) -> Response:
+    """``GET /v2/queue``: apps waiting to launch, with the offer statistics (``embed=lastUnusedOffers``
+    adds the declined offers themselves)."""
+    with_offers = "lastUnusedOffers" in request.args.getlist("embed")
+    return json_response({"queue": state.marathon.queue.entries(with_offers)})
+
+
+def reset_delay(state, request: Request, app_id: str) -> Response:
+    """``DELETE /v2/queue/<app>/delay``: 204, and the app launches without waiting out its backoff."""
+    app_id = appdefs.canonical_id(app_id)
+    if not state.marathon.queue.reset_delay(app_id):
+        raise ValidationFailure(404, f"Application {app_id} not found in tasks queue.")
+    return Response(status=204)
+
+
+def get_group(state, request: Request, group_id: str = "/") -> Response:
+    """``GET /v2/groups[/<id>]``: the group tree (``embed``: ``group.apps``, ``group.groups``,
+    ``group.pods``, ``group.apps.<app embed>``; all three groups embeds when none is named)."""
+    embeds = set(request.args.getlist("embed"))
+    return json_response(group_tree(state.marathon, appdefs.canonical_id(group_id or "/"), embeds))
+
+
 # -- /v2/info and /v2/events ------------------------------------------------------------------------
 def get_info(state, request: Request) -> Response:
     return json_response(info(state))
@@ -327,5 +351,9 @@ _ROUTES = RouteTable([
     (r"/v2/tasks", {"GET": list_tasks}),
     (r"/v2/tasks/delete", {"POST": delete_tasks}),
     (r"/v2/deployments", {"GET": list_deployments}),
+    (r"/v2/queue/?", {"GET": launch_queue}),
+    (r"/v2/queue(?P<app_id>/.+)/delay", {"DELETE": reset_delay}),
+    (r"/v2/groups/?", {"GET": get_group}),
+    (r"/v2/groups(?P<group_id>/.+?)/?", {"GET": get_group}),
     (r"/v2/deployments/(?P<deployment_id>.*)", {"DELETE": cancel_deployment}),
 ])

@@ -47,6 +47,7 @@ class Scheduler:
         for app_id, rec in list(self.backend.apps.items()):
             if app_id not in deploying:
                 changed = self._maintain(rec, now) or changed
+        self.backend.queue.sync()
         return changed
 
     def _maintain(self, rec: Record, now: float) -> bool:
@@ -196,10 +197,11 @@ class Scheduler:
     def launch(self, rec: Record, plan: dict[str, Any] | None) -> dict[str, Any] | None:
         """Stage one task where an offer fits, or None when no agent can take it."""
         app = rec["definition"]
-        placement = place(app, self.state.cluster, self.backend.app_tasks(app["id"]), self._running())
-        if placement is None:
+        matches = place(app, self.state.cluster, self.backend.app_tasks(app["id"]), self._running())
+        self.backend.queue.record(app["id"], rec["versionInfo"]["lastConfigChangeAt"], matches)
+        if not matches or not matches[-1].used:
             return None
-        agent, host_ports = placement
+        agent, host_ports = matches[-1].agent, matches[-1].ports
         task_id = f"{_safe_id(app['id'])}.instance-{uuid.uuid4()}._app.1"
         now = time.time()
         task = {
