@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,8 @@ class SimState:
         self.faults = FaultInjector(faults)
         self.stats = ApiStats()
         snapshot = self.store.load()
+        #: the DC/OS cluster id (``/metadata``'s CLUSTER_ID): chosen at first start, then kept
+        self.cluster_id = (snapshot or {}).get("cluster_id") or str(uuid.uuid4())
         if snapshot is not None:
             config.agent_network = snapshot["agent_network"]
             self.cluster = Cluster.from_dict(snapshot["cluster"])
@@ -59,6 +62,7 @@ class SimState:
             return {
                 "version": SNAPSHOT_VERSION,
                 "agent_network": self.config.agent_network,
+                "cluster_id": self.cluster_id,
                 "cluster": self.cluster.to_dict(),
                 "auth": self.auth.to_dict(),
                 "marathon": self.marathon.to_dict(),

@@ -1,15 +1,19 @@
-"""Admin Router over HTTP: the login endpoint and the 401/403 pages in front of every service."""
+"""Admin Router over HTTP: login, the 401/403 pages in front of every service, and the cluster
+endpoints DC/OS serves around the services (``cluster_info``), open or behind the token check as
+Admin Router configures them."""
 
 from __future__ import annotations
 
 import base64
 import json
+from typing import Any, Callable
 
 from werkzeug.wrappers import Request, Response
 
+from kexpose_sim.adminrouter import cluster_info, tls
 from kexpose_sim.adminrouter.auth import Access
 from kexpose_sim.adminrouter.exceptions import LoginRefused
-from kexpose_sim.http import json_response, nginx_html
+from kexpose_sim.http import RouteTable, json_response, nginx_html, text_response
 
 AUTH_COOKIE = "dcos-acs-auth-cookie"
 INFO_COOKIE = "dcos-acs-info-cookie"
@@ -59,3 +63,51 @@ def denied(state, request: Request) -> Response | None:
     if access is Access.FORBIDDEN:
         return nginx_html(403, "Forbidden")
     return None
+
+
+# -- cluster endpoints ------------------------------------------------------------------------------
+def _json(build: Callable[..., Any]) -> Callable[..., Response]:
+    """A handler answering ``build(state, **path params)`` as JSON, read under the state lock."""
+    def handler(state, request: Request, **params: str) -> Response:
+        with state.lock:
+            return json_response(build(state, **params))
+    return handler
+
+
+def _ca_certificate(state, request: Request) -> Response:
+    """The cluster CA (PEM), what ``dcos cluster setup`` fetches before it trusts the cluster."""
+    return text_response(tls.ca_pem(state.config.state_dir), content_type="application/x-x509-ca-cert")
+
+
+#: Served to anyone, as Admin Router does (the UI and the CLI read them before logging in).
+OPEN = RouteTable([
+    (r"/ca/dcos-ca\.crt", {"GET": _ca_certificate}),
+    (r"/dcos-metadata/dcos-version\.json", {"GET": _json(cluster_info.dcos_version)}),
+    (r"/acs/api/v1/auth/providers", {"GET": _json(cluster_info.auth_providers)}),
+])
+#: Behind the token check.
+PROTECTED = RouteTable([
+    (r"/metadata", {"GET": _json(cluster_info.metadata)}),
+    (r"/mesos_dns/v1/hosts/(?P<name>[^/]+)", {"GET": _json(cluster_info.dns_hosts)}),
+    (r"/system/health/v1/nodes", {"GET": _json(cluster_info.health_nodes)}),
+])
+PROTECTED_PREFIXES = ("/metadata", "/mesos_dns/", "/system/health/")
+
+
+def _routed(table: RouteTable, state, request: Request, path: str) -> Response | None:
+    routed = table.find(request.method, path)
+    if routed is None:
+        return None
+    if routed.handler is None:
+        return nginx_html(405, "Not Allowed")
+    return routed.handler(state, request, **routed.params)
+
+
+def handle_open(state, request: Request, path: str) -> Response | None:
+    """The answer for an open cluster endpoint, or None when ``path`` is not one."""
+    return _routed(OPEN, state, request, path)
+
+
+def handle(state, request: Request, path: str) -> Response:
+    """A protected cluster endpoint (the token check has passed)."""
+    return _routed(PROTECTED, state, request, path) or nginx_html(404, "Not Found")
