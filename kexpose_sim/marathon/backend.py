@@ -24,6 +24,7 @@ from kexpose_sim.marathon.exceptions import ValidationFailure
 from kexpose_sim.marathon.launch_queue import LaunchQueue
 from kexpose_sim.marathon.schema import read_app
 from kexpose_sim.marathon.scheduler import Scheduler, healthy, public_task
+from kexpose_sim.marathon.task_stats import task_stats
 
 #: A runtime decides whether a launched task really starts; it returns a failure message or
 #: None. The data plane installs one that runs real processes (HAProxy) for some apps.
@@ -76,9 +77,10 @@ class MarathonBackend:
     def app_deployments(self, app_id: str) -> list[str]:
         return [d["id"] for d in self.deployments.values() if app_id in d["affectedApps"]]
 
-    def app_info(self, app_id: str, embed_tasks: bool = True, embed_failure: bool = True) -> dict[str, Any]:
-        """AppInfo: the definition plus versionInfo, counts and deployments (always), tasks and
-        lastTaskFailure when embedded."""
+    def app_info(self, app_id: str, embed_tasks: bool = True, embed_failure: bool = True,
+                 embed_stats: bool = False) -> dict[str, Any]:
+        """AppInfo: the definition plus versionInfo, counts and deployments (always), tasks,
+        lastTaskFailure and taskStats when embedded."""
         rec = self.apps[app_id]
         tasks = self.app_tasks(app_id)
         running = [t for t in tasks if t["state"] == "TASK_RUNNING"]
@@ -93,6 +95,8 @@ class MarathonBackend:
             app["tasks"] = [public_task(t) for t in tasks]
         if embed_failure and rec.get("lastTaskFailure"):
             app["lastTaskFailure"] = rec["lastTaskFailure"]
+        if embed_stats:
+            app["taskStats"] = task_stats(rec, tasks)
         return app
 
     # -- validation -----------------------------------------------------------------------------

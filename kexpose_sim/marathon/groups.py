@@ -18,7 +18,7 @@ EPOCH = "1970-01-01T00:00:00.000Z"
 #: What ``GET /v2/groups`` embeds when the request names nothing (Marathon's ``defaultEmbeds``).
 DEFAULT_EMBEDS = frozenset({"group.apps", "group.groups", "group.pods"})
 #: App embeds (``group.apps.<x>``) that turn a plain definition into AppInfo.
-APP_INFO_EMBEDS = frozenset({"counts", "deployments", "tasks", "lastTaskFailure", "failures"})
+APP_INFO_EMBEDS = frozenset({"counts", "deployments", "tasks", "lastTaskFailure", "failures", "taskStats"})
 
 
 def group_ids(app_ids: list[str]) -> set[str]:
@@ -61,4 +61,5 @@ def _app(backend: MarathonBackend, app_id: str, embeds: set[str]) -> dict[str, A
         rec = backend.apps[app_id]
         return {**rec["definition"], "versionInfo": rec["versionInfo"]}
     return backend.app_info(app_id, embed_tasks=bool(wanted & {"tasks", "failures"}),
-                            embed_failure=bool(wanted & {"lastTaskFailure", "failures"}))
+                            embed_failure=bool(wanted & {"lastTaskFailure", "failures"}),
+                            embed_stats="taskStats" in wanted)

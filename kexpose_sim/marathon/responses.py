@@ -74,7 +74,7 @@ def leader(state, request: Request) -> Response:
 def get_app(state, request: Request, app_id: str) -> Response:
     app_id = appdefs.canonical_id(app_id)
     state.marathon.record(app_id)
-    return json_response({"app": state.marathon.app_info(app_id)})
+    return json_response({"app": state.marathon.app_info(app_id, embed_stats="taskStats" in embeds(request))})
 
 
 def put_app(state, request: Request, app_id: str) -> Response:
@@ -133,7 +133,7 @@ def kill_app_tasks(state, request: Request, app_id: str, task_id: str | None) ->
 
 
 def list_apps(state, request: Request) -> Response:
-    """``GET /v2/apps``: counts and deployments always; tasks and lastTaskFailure when embedded;
+    """``GET /v2/apps``: counts and deployments always; tasks, lastTaskFailure, taskStats when embedded;
     ``id`` and ``cmd`` are case-insensitive substring filters, ``label`` a selector."""
     marathon = state.marathon
     embed = embeds(request)
@@ -149,7 +149,8 @@ def list_apps(state, request: Request) -> Response:
         if not all(selector(definition["labels"]) for selector in selectors):
             continue
         out.append(marathon.app_info(app_id, embed_tasks=bool(embed & {"tasks", "failures"}),
-                                     embed_failure=bool(embed & {"lastTaskFailure", "failures"})))
+                                     embed_failure=bool(embed & {"lastTaskFailure", "failures"}),
+                                     embed_stats="taskStats" in embed))
     return json_response({"apps": out})
 
 

@@ -169,3 +169,19 @@ def test_groups_are_the_tree_the_app_ids_imply(sim_factory):
     empty = sim_factory(auth="none", dataplane=False)
     assert get(empty, "/v2/groups") == {"id": "/", "apps": [], "groups": [], "pods": [], "dependencies": [],
                                          "version": "1970-01-01T00:00:00.000Z", "enforceRole": False}
+
+
+def test_task_stats_count_tasks_by_version(sim_factory):
+    sim = sim_factory(auth="none", dataplane=False)
+    post_app(sim, {"id": "/stats", "instances": 2})
+    wait_for(lambda: get(sim, "/v2/apps/stats")["app"]["tasksRunning"] == 2, "two tasks")
+    [app] = get(sim, "/v2/apps", embed="apps.taskStats")["apps"]
+    stats = app["taskStats"]
+    assert set(stats) == {"startedAfterLastScaling", "withLatestConfig", "totalSummary"}  # nothing outdated
+    total = stats["totalSummary"]["stats"]
+    assert total["counts"] == {"staged": 0, "running": 2, "healthy": 0, "unhealthy": 0}
+    assert total["lifeTime"]["averageSeconds"] >= 0 and total["lifeTime"]["medianSeconds"] >= 0
+    assert "taskStats" not in get(sim, "/v2/apps")["apps"][0]
+    assert "taskStats" in get(sim, "/v2/apps/stats", embed="app.taskStats")["app"]
+    grouped = get(sim, "/v2/groups", embed=["group.apps", "group.apps.taskStats"])
+    assert grouped["apps"][0]["taskStats"]["withLatestConfig"]["stats"]["counts"]["running"] == 2
