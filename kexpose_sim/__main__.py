@@ -18,7 +18,7 @@ from kexpose_sim.faults import FaultConfig
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m kexpose_sim", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="serve the simulated DC/OS APIs over HTTP")
+    serve = sub.add_parser("serve", help="serve the simulated DC/OS APIs over HTTP (or HTTPS with --tls)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=0, help="port to listen on; 0 picks a free one (default: 0)")
     serve.add_argument("--state-dir", type=Path, required=True,
@@ -42,6 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"time for an Edge-LB pool to become ready (default: {Timing.pool_ready})")
     serve.add_argument("--faults", type=json.loads, default=None, metavar="JSON",
                        help='faults to inject from the start, e.g. \'{"error_rate": 0.1}\' (see GET /_sim/faults)')
+    serve.add_argument("--tls", action="store_true",
+                       help="serve Admin Router over HTTPS with the simulator's own CA (kept in the state dir, "
+                            "served at /ca/dcos-ca.crt); the certificate is valid for --host and every --tls-name")
+    serve.add_argument("--tls-name", action="append", default=[], metavar="NAME",
+                       help="a name the HTTPS certificate is valid for (repeatable; default: master.mesos, localhost)")
     serve.add_argument("--no-dataplane", action="store_true",
                        help="serve the APIs only: no apiservers, no HAProxy processes (no root needed)")
     serve.add_argument("--verbose", action="store_true", help="log every request")
@@ -59,6 +64,7 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
         state_dir=args.state_dir, host=args.host, port=args.port, auth=args.auth,
         edgelb_service=args.edgelb_service, timing=timing, seed_file=args.seed, users=users,
         service_accounts=accounts, forbidden_uids=set(args.forbid), agent_network=args.agent_network,
+        tls=args.tls, tls_names=tuple(args.tls_name) or SimConfig.tls_names,
     )
 
 

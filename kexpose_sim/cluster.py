@@ -44,6 +44,8 @@ class Agent:
     public: bool
     cpus: float = 4.0
     mem: float = 14000.0
+    disk: float = 100_000.0
+    gpus: int = 0
     port_ranges: list[tuple[int, int]] = field(default_factory=list)
     attributes: dict[str, str] = field(default_factory=dict)
 
@@ -187,6 +189,8 @@ def build_cluster(seed: dict[str, Any], network: str) -> Cluster:
                 public=public,
                 cpus=float(spec.get("cpus", 4.0)),
                 mem=float(spec.get("mem", 14000.0)),
+                disk=float(spec.get("disk", 100_000.0)),
+                gpus=int(spec.get("gpus", 0)),
                 port_ranges=[tuple(r) for r in spec.get("ports", PUBLIC_PORTS if public else PRIVATE_PORTS)],
                 attributes={str(k): str(v) for k, v in (spec.get("attributes") or {}).items()},
             )

@@ -44,7 +44,25 @@ class SimConfig:
     forbidden_uids: set[str] = field(default_factory=set)
     #: first three octets of the agents' loopback addresses; chosen at first start, then kept
     agent_network: str | None = None
+    #: DC/OS 2.1 ships Marathon 1.10 and Mesos 1.10; Edge-LB 1.5 supports it
+    dcos_version: str = "2.1.3"
+    mesos_version: str = "1.10.1"
+    cluster_name: str = "kexpose-sim"
+    #: Admin Router over HTTPS with the simulator's own CA, the certificate valid for ``host`` and these names
+    tls: bool = False
+    tls_names: tuple[str, ...] = ("master.mesos", "localhost")
     marathon_version: str = "1.10.6"
     edgelb_version: str = "1.5.1"
     #: Marathon features; "secrets" is on in DC/OS Enterprise
     marathon_features: tuple[str, ...] = ("vips", "task_killing", "external_volumes", "gpu_resources", "secrets")
+
+    @property
+    def master_ip(self) -> str:
+        """The master's address as cluster services report it (a wildcard bind reports loopback)."""
+        return "127.0.0.1" if self.host in ("0.0.0.0", "", "::") else self.host
+
+    @property
+    def dcos_variant(self) -> str:
+        """``enterprise`` with Admin Router's IAM (Edge-LB, secrets and service accounts are
+        Enterprise features); an open cluster (``auth: none``) is ``open``."""
+        return "enterprise" if self.auth == "dcos" else "open"

@@ -1,7 +1,11 @@
 """The HTTP layer: Admin Router routing in front of Marathon and Edge-LB, plus ``/_sim`` admin.
 
-Routes (as on a DC/OS master):
-- ``/acs/api/v1/auth/login``;
+Admin Router speaks HTTP, or HTTPS with the cluster CA's certificate (``--tls``; the CA is kept in
+the state dir and served at ``/ca/dcos-ca.crt`` either way). Routes (as on a DC/OS master):
+- ``/acs/api/v1/auth/login``, and without a token ``/acs/api/v1/auth/providers``,
+  ``/dcos-metadata/dcos-version.json``, ``/ca/dcos-ca.crt``;
+- ``/metadata``, ``/mesos_dns/…``, ``/system/health/v1/…`` -> the cluster endpoints;
+- ``/mesos/…``, ``/agent/…`` -> the Mesos master and agents;
 - ``/service/marathon/…`` and the legacy ``/marathon/…`` -> Marathon, prefix stripped;
 - ``/service/<edgelb>/…`` -> Edge-LB (the name is configurable, as when Edge-LB is installed
   under another service name);
@@ -23,6 +27,8 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from kexpose_sim import mesos, naming
+from kexpose_sim.adminrouter import responses as adminrouter_responses
+from kexpose_sim.adminrouter import tls
 from kexpose_sim.config import SimConfig
 from kexpose_sim.dataplane.plane import DataPlane
 from kexpose_sim.edgelb import responses as edgelb_responses
@@ -79,6 +85,8 @@ class SimulatorApp:
                 return service, path[len(prefix):]
         if path.startswith("/mesos/") or path.startswith("/agent/"):
             return "mesos", path
+        if path.startswith(adminrouter_responses.PROTECTED_PREFIXES):
+            return "dcos", path
         if path.startswith("/v2/") or path == "/ping":
             return "marathon", path
         return None, path
@@ -88,7 +96,9 @@ class SimulatorApp:
         if path.startswith("/_sim/"):
             return self.admin(request, path[len("/_sim"):])
         if path == "/acs/api/v1/auth/login":
-            return self.state.auth.login(request)
+            return adminrouter_responses.login(self.state, request)
+        if (answer := adminrouter_responses.handle_open(self.state, request, path)) is not None:
+            return answer
         service, inner = self.route(path)
         if service is None:
             if path.startswith("/service/"):
@@ -96,7 +106,7 @@ class SimulatorApp:
             return nginx_html(404, "Not Found")
         if inner == "":
             return Response("", status=301, headers={"Location": path + "/"})
-        denied = self.state.auth.check(request)
+        denied = adminrouter_responses.denied(self.state, request)
         if denied is not None:
             return denied
         self.state.stats.count(service, request.method, inner)
@@ -105,7 +115,8 @@ class SimulatorApp:
             return _drop(request)
         if decision == Decision.ERROR:
             return _error_for(service, status)
-        handler = {"marathon": marathon_responses, "edgelb": edgelb_responses, "mesos": mesos}[service]
+        handler = {"marathon": marathon_responses, "edgelb": edgelb_responses, "mesos": mesos,
+                   "dcos": adminrouter_responses}[service]
         return handler.handle(self.state, request, inner)
 
     # -- /_sim admin API ------------------------------------------------------------------------
@@ -226,7 +237,9 @@ class Simulator:
         self.state = SimState(config, faults)
         self.dataplane = DataPlane(self.state) if dataplane else None
         self.app = SimulatorApp(self.state, self.dataplane)
-        self.server = make_server(config.host, config.port, self.app, threaded=True)
+        tls.cluster_ca(config.state_dir)  # the cluster's CA exists from the first start, HTTPS or not
+        context = tls.server_context(config.state_dir, [config.master_ip, *config.tls_names]) if config.tls else None
+        self.server = make_server(config.host, config.port, self.app, threaded=True, ssl_context=context)
         self.runner = Runner(self.state)
         self._thread: threading.Thread | None = None
         self._closed = False
@@ -234,7 +247,7 @@ class Simulator:
     @property
     def base_url(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{'https' if self.state.config.tls else 'http'}://{host}:{port}"
 
     def start(self) -> Simulator:
         """Serve in a background thread (for in-process use)."""

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from pathlib import Path
 from typing import Any
 
-from kexpose_sim.adminrouter import AuthBackend
+from kexpose_sim.adminrouter.auth import AuthBackend
 from kexpose_sim.cluster import Cluster, build_cluster, load_seed
 from kexpose_sim.config import SimConfig, random_agent_network
-from kexpose_sim.dataplane.marathonlb import PACKAGE_APP as MARATHON_LB_PACKAGE_APP
-from kexpose_sim.edgelb.backend import EdgeLBBackend
+from kexpose_sim.edgelb.models import EdgeLBBackend
 from kexpose_sim.events import EventBus
 from kexpose_sim.faults import FaultConfig, FaultInjector
 from kexpose_sim.marathon.backend import MarathonBackend
+from kexpose_sim.packages import MARATHON_LB_APP
 from kexpose_sim.stats import ApiStats
 from kexpose_sim.store import StateStore
 
@@ -33,6 +34,8 @@ class SimState:
         self.faults = FaultInjector(faults)
         self.stats = ApiStats()
         snapshot = self.store.load()
+        #: the DC/OS cluster id (``/metadata``'s CLUSTER_ID): chosen at first start, then kept
+        self.cluster_id = (snapshot or {}).get("cluster_id") or str(uuid.uuid4())
         if snapshot is not None:
             config.agent_network = snapshot["agent_network"]
             self.cluster = Cluster.from_dict(snapshot["cluster"])
@@ -51,7 +54,7 @@ class SimState:
             # A cluster that comes with Marathon-LB installed (group "external"), as the seeds assume;
             # `marathon_lb: {env: {...}}` adds env to its app (e.g. SIM_TIMEOUT_CLIENT for tests).
             extra = seed["marathon_lb"] if isinstance(seed["marathon_lb"], dict) else {}
-            self.marathon.put_internal_app({**MARATHON_LB_PACKAGE_APP, "env": dict(extra.get("env", {}))})
+            self.marathon.put_internal_app({**MARATHON_LB_APP, "env": dict(extra.get("env", {}))})
         self.save()
 
     def snapshot(self) -> dict[str, Any]:
@@ -59,6 +62,7 @@ class SimState:
             return {
                 "version": SNAPSHOT_VERSION,
                 "agent_network": self.config.agent_network,
+                "cluster_id": self.cluster_id,
                 "cluster": self.cluster.to_dict(),
                 "auth": self.auth.to_dict(),
                 "marathon": self.marathon.to_dict(),

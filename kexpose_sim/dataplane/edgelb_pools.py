@@ -41,12 +41,12 @@ class EdgeLbPools:
         out = {}
         with self.state.lock:
             for name, record in self.state.edgelb.pools.items():
-                if record["status"] not in LIVE_STATUSES or record["rendered"] is None:
+                if record.status not in LIVE_STATUSES or record.rendered is None:
                     continue
                 config = self.state.edgelb.lbconfig(name)
-                for instance in record["instances"]:
-                    out[f"edgelb/{name}/{instance['index']}"] = {
-                        "config": effective_config(config, instance["address"]), "sandbox": Path(record["sandbox"])}
+                for instance in record.instances:
+                    out[f"edgelb/{name}/{instance.index}"] = {
+                        "config": effective_config(config, instance.address), "sandbox": Path(record.sandbox)}
         return out
 
     def watch(self) -> None:

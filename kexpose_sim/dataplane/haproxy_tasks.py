@@ -24,12 +24,14 @@ from typing import Any
 from kexpose_sim.cluster import Agent
 from kexpose_sim.dataplane.container import ContainerSpec, Volume, command_line
 from kexpose_sim.dataplane.kubernetes import agent_root, sandbox_path
-from kexpose_sim.dataplane.supervisor import Supervisor, tail, wait_alive
+from kexpose_sim.dataplane.supervisor import Supervisor, tail, wait_alive, wait_listening
 from kexpose_sim.mesos import MARATHON_FRAMEWORK_ID
 
 WILDCARD_BIND = re.compile(r"^(\s*bind\s+)(?:\*|0\.0\.0\.0|::)?:(\d+)", re.MULTILINE)
 GLOBAL_MAXCONN = re.compile(r"^(\s*maxconn\s+)(\d+)", re.MULTILINE)
 CHECK_TIMEOUT = 15.0
+#: How long a started HAProxy may take to bind its ports before its task counts as running anyway.
+LISTEN_TIMEOUT = 3.0
 
 
 def is_haproxy_app(app: dict[str, Any]) -> bool:
@@ -127,6 +129,8 @@ class HaproxyTasks:
         log = spec.sandbox / "stdout"
         managed = self.supervisor.start(task["id"], spec.command(command_line(app["cmd"])), log, self.on_exit)
         code = wait_alive(managed, 0.15)
+        if code is None:  # running: report TASK_RUNNING once it serves, so clients can connect at once
+            code = wait_listening(managed, agent.address, task["ports"], LISTEN_TIMEOUT)
         if code is not None:
             return f"haproxy exited with status {code}: {tail(log)}"
         return None

@@ -32,40 +32,17 @@ from kexpose_sim.dataplane.haproxy_tasks import effective_config, haproxy_errors
 from kexpose_sim.dataplane.kubernetes import agent_root, sandbox_path
 from kexpose_sim.dataplane.pki import issue
 from kexpose_sim.dataplane.supervisor import Supervisor, tail, wait_alive
+from kexpose_sim.haproxy_defaults import DefaultTimeouts, defaults_section
 from kexpose_sim.mesos import MARATHON_FRAMEWORK_ID
 
 SERVICE_PORT_RANGE = range(10000, 10151)
-#: What the marathon-lb package installs (the parts the emulation reads).
-PACKAGE_APP = {
-    "id": "/marathon-lb",
-    "args": ["sse", "-m", "http://marathon.mesos:8080", "--health-check", "--haproxy-map", "--group", "external"],
-    "acceptedResourceRoles": ["slave_public"], "cpus": 2, "mem": 1024, "instances": 1,
-    "container": {"type": "DOCKER", "docker": {"image": "mesosphere/marathon-lb:v1.15.0"}},
-    "portDefinitions": [{"port": 80}, {"port": 443}, {"port": 9090}, {"port": 9091}], "requirePorts": True,
-    "labels": {"DCOS_PACKAGE_NAME": "marathon-lb"},
-}
-HEAD = """global
+GLOBAL = """global
   maxconn 50000
   tune.ssl.default-dh-param 2048
   ssl-default-bind-options no-sslv3 no-tlsv10 no-tls-tickets
   stats socket /var/run/haproxy-socket mode 600 level admin
-defaults
-  log               global
-  retries                   3
-  backlog               10000
-  maxconn               10000
-  timeout connect          {timeout_connect}
-  timeout client          {timeout_client}
-  timeout server          {timeout_server}
-  timeout tunnel        3600s
-  timeout http-keep-alive  1s
-  timeout http-request    15s
-  timeout queue           30s
-  timeout tarpit          60s
-  option            dontlognull
-  option            http-server-close
-  option            redispatch
-listen stats
+"""
+LISTENERS = """listen stats
   bind 0.0.0.0:9090
   balance
   mode http
@@ -104,9 +81,10 @@ def group_of(app: dict[str, Any]) -> str:
 def render(state, lb_app: dict[str, Any]) -> str:
     """haproxy.cfg for one marathon-lb instance, from Marathon's current apps and tasks."""
     env = lb_app.get("env", {})
-    config = HEAD.format(timeout_client=env.get("SIM_TIMEOUT_CLIENT", "30s"),
-                         timeout_server=env.get("SIM_TIMEOUT_SERVER", "30s"),
-                         timeout_connect=env.get("SIM_TIMEOUT_CONNECT", "5s"))
+    timeouts = DefaultTimeouts(connect=env.get("SIM_TIMEOUT_CONNECT", "5s"),
+                               client=env.get("SIM_TIMEOUT_CLIENT", "30s"),
+                               server=env.get("SIM_TIMEOUT_SERVER", "30s"))
+    config = GLOBAL + defaults_section(timeouts, first=("log global",)) + LISTENERS
     group = group_of(lb_app)
     marathon = state.marathon
     for app_id in sorted(marathon.apps):

@@ -12,6 +12,7 @@ handlers before ``exec``.
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -110,4 +111,22 @@ def wait_alive(managed: Managed, seconds: float) -> int | None:
         if code is not None:
             return code
         time.sleep(0.02)
+    return managed.process.poll()
+
+
+def wait_listening(managed: Managed, address: str, ports: list[int], seconds: float) -> int | None:
+    """Give a started process up to ``seconds`` to accept connections on ``address`` at every
+    port; its exit code if it died meanwhile. A port still closed after that is left to the
+    caller's health checks (the app may declare a port its process never binds)."""
+    deadline = time.monotonic() + seconds
+    waiting = list(ports)
+    while waiting and time.monotonic() < deadline:
+        code = managed.process.poll()
+        if code is not None:
+            return code
+        try:
+            socket.create_connection((address, waiting[0]), timeout=0.2).close()
+            waiting.pop(0)
+        except OSError:
+            time.sleep(0.02)
     return managed.process.poll()

@@ -9,16 +9,13 @@ gets Go's messages rather than Python's.
 from __future__ import annotations
 
 import json
-import re
 import time
-from typing import Any, Callable
+from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from kexpose_sim.edgelb.backend import EdgeLBError, parse_error
-from kexpose_sim.http import json_response, text_response
-
-Handler = Callable[..., Response]
+from kexpose_sim.edgelb.exceptions import EdgeLBError, parse_error
+from kexpose_sim.http import RouteTable, json_response, text_response
 
 _GO_WHITESPACE = " \t\n\r"
 
@@ -164,31 +161,27 @@ def _metadata(state, request: Request, name: str) -> Response:
         return json_response(state.edgelb.metadata(name))
 
 
-_ROUTES: list[tuple[re.Pattern[str], dict[str, Handler]]] = [
-    (re.compile(r"/ping"), {"GET": _ping}),
-    (re.compile(r"/version"), {"GET": _version}),
-    (re.compile(r"/v2/pools"), {"GET": _list_pools, "POST": _create_pool}),
-    (re.compile(r"/v2/pools/(?P<name>[^/]+)"), {"GET": _get_pool, "PUT": _update_pool, "DELETE": _delete_pool}),
-    (re.compile(r"/v2/pools/(?P<name>[^/]+)/lbconfig"), {"GET": _lbconfig}),
-    (re.compile(r"/v2/pools/(?P<name>[^/]+)/metadata"), {"GET": _metadata}),
-]
+_ROUTES = RouteTable([
+    (r"/ping", {"GET": _ping}),
+    (r"/version", {"GET": _version}),
+    (r"/v2/pools", {"GET": _list_pools, "POST": _create_pool}),
+    (r"/v2/pools/(?P<name>[^/]+)", {"GET": _get_pool, "PUT": _update_pool, "DELETE": _delete_pool}),
+    (r"/v2/pools/(?P<name>[^/]+)/lbconfig", {"GET": _lbconfig}),
+    (r"/v2/pools/(?P<name>[^/]+)/metadata", {"GET": _metadata}),
+])
 
 
 def handle(state, request: Request, path: str) -> Response:
     """Route one Edge-LB request (``path`` is relative to ``/service/<edgelb>``)."""
-    for pattern, methods in _ROUTES:
-        match = pattern.fullmatch(path)
-        if match is None:
-            continue
-        handler = methods.get(request.method)
-        if handler is None:
-            allowed = sorted(methods)
-            message = f"method {request.method} is not allowed, but [{','.join(allowed)}] are"
-            response = _error(EdgeLBError(405, message))
-            response.headers["Allow"] = ", ".join(allowed)
-            return response
-        try:
-            return handler(state, request, **match.groupdict())
-        except EdgeLBError as exc:
-            return _error(exc)
-    return _error(EdgeLBError(404, f"path {path} was not found"))
+    routed = _ROUTES.find(request.method, path)
+    if routed is None:
+        return _error(EdgeLBError(404, f"path {path} was not found"))
+    if routed.handler is None:
+        message = f"method {request.method} is not allowed, but [{','.join(routed.allowed)}] are"
+        response = _error(EdgeLBError(405, message))
+        response.headers["Allow"] = ", ".join(routed.allowed)
+        return response
+    try:
+        return routed.handler(state, request, **routed.params)
+    except EdgeLBError as exc:
+        return _error(exc)

@@ -1,15 +1,14 @@
-"""Admin Router: DC/OS login and the token check in front of every service.
+"""Admin Router's accounts and tokens (state only: ``responses`` speaks HTTP).
 
-Login (``POST /acs/api/v1/auth/login``) takes ``{uid, password}`` or ``{uid, token}`` where the
-token is an RS256 JWT the service account signed with its private key. The answer is a DC/OS
-auth token (an RS256 JWT with ``uid`` and ``exp``, signed with the simulator's own key, which is
-kept in the state dir so tokens survive a restart) and the two ``dcos-acs-*`` cookies.
+Login takes ``{uid, password}`` or ``{uid, token}`` where the token is an RS256 JWT the service
+account signed with its private key. The answer is a DC/OS auth token (an RS256 JWT with ``uid``
+and ``exp``, signed with the simulator's own key, which is kept in the state dir so tokens
+survive a restart).
 """
 
 from __future__ import annotations
 
-import base64
-import json
+import enum
 import time
 from pathlib import Path
 from typing import Any
@@ -17,27 +16,24 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from werkzeug.wrappers import Request, Response
 
+from kexpose_sim.adminrouter.exceptions import LoginRefused
 from kexpose_sim.config import SimConfig
-from kexpose_sim.http import json_response, nginx_html
 
-AUTH_COOKIE = "dcos-acs-auth-cookie"
-INFO_COOKIE = "dcos-acs-info-cookie"
 DEFAULT_TOKEN_LIFETIME = 5 * 24 * 3600  # DC/OS default: 5 days
 
 
-def _unauthorized() -> Response:
-    return nginx_html(401, "Authorization Required", {"WWW-Authenticate": "acsjwt"})
+class Access(enum.Enum):
+    """What Admin Router does with a request, given its token."""
 
-
-def _login_failure(description: str, status: int = 401, code: str = "ERR_INVALID_CREDENTIALS") -> Response:
-    headers = {"WWW-Authenticate": "acsjwt"} if status == 401 else None
-    return json_response({"title": "Unauthorized" if status == 401 else "Bad Request",
-                          "description": description, "code": code}, status, headers)
+    ALLOW = "allow"
+    UNAUTHORIZED = "unauthorized"  # no token, or one the simulator did not sign (401)
+    FORBIDDEN = "forbidden"  # a valid token of a uid that may not pass (403)
 
 
 class AuthBackend:
+    """Local users, service accounts and uids refused with 403; issues and verifies tokens."""
+
     def __init__(self, config: SimConfig, token_lifetime: float = DEFAULT_TOKEN_LIFETIME):
         self.config = config
         self.token_lifetime = token_lifetime
@@ -81,31 +77,21 @@ class AuthBackend:
             return None
         return claims["uid"]
 
-    # -- HTTP -------------------------------------------------------------------------------------
-    def login(self, request: Request) -> Response:
-        if request.method != "POST":
-            return _login_failure("Missing query parameters", 400, "ERR_MISSING_QUERY_PARAMETERS")
-        try:
-            body = json.loads(request.get_data(as_text=True) or "null")
-        except ValueError:
-            return _login_failure("Request has bad Content-Type or lacks JSON data", 400, "ERR_MALFORMED_DATA")
+    # -- login and access ---------------------------------------------------------------------------
+    def login(self, body: Any) -> str:
+        """A DC/OS token for a login request body; raises ``LoginRefused`` with the IAM's reason."""
         if not isinstance(body, dict) or not isinstance(body.get("uid"), str):
-            return _login_failure("Request data is not valid: 'uid' is required", 400, "ERR_INVALID_DATA")
+            raise LoginRefused("Request data is not valid: 'uid' is required", 400, "ERR_INVALID_DATA")
         uid = body["uid"]
         if "password" in body:
             if self.users.get(uid) != body["password"]:
-                return _login_failure("Invalid credentials")
+                raise LoginRefused("Invalid credentials")
         elif "token" in body:
             if not self._valid_service_login(uid, body["token"]):
-                return _login_failure("Invalid authentication token")
+                raise LoginRefused("Invalid authentication token")
         else:
-            return _login_failure("Request data is not valid: 'password' or 'token' is required", 400, "ERR_INVALID_DATA")
-        token = self.issue(uid, body.get("exp"))
-        response = json_response({"token": token})
-        info = base64.b64encode(json.dumps({"uid": uid, "description": uid, "is_remote": False}).encode()).decode()
-        response.set_cookie(AUTH_COOKIE, token, path="/", httponly=True)
-        response.set_cookie(INFO_COOKIE, info, path="/")
-        return response
+            raise LoginRefused("Request data is not valid: 'password' or 'token' is required", 400, "ERR_INVALID_DATA")
+        return self.issue(uid, body.get("exp"))
 
     def _valid_service_login(self, uid: str, token: str) -> bool:
         public_pem = self.service_accounts.get(uid)
@@ -117,21 +103,11 @@ class AuthBackend:
             return False
         return claims.get("uid") == uid
 
-    def check(self, request: Request) -> Response | None:
-        """None when the request may pass; else Admin Router's 401 or 403 page."""
+    def access(self, token: str | None) -> Access:
+        """Whether a request carrying ``token`` (None: no token) may pass."""
         if self.config.auth == "none":
-            return None
-        token = None
-        header = request.headers.get("Authorization", "")
-        if header.startswith("token="):
-            token = header[len("token="):]
-        elif header.lower().startswith("bearer "):
-            token = header[len("bearer "):]
-        elif AUTH_COOKIE in request.cookies:
-            token = request.cookies[AUTH_COOKIE]
+            return Access.ALLOW
         uid = self.verify(token) if token else None
         if uid is None:
-            return _unauthorized()
-        if uid in self.forbidden:
-            return nginx_html(403, "Forbidden")
-        return None
+            return Access.UNAUTHORIZED
+        return Access.FORBIDDEN if uid in self.forbidden else Access.ALLOW
