@@ -10,6 +10,7 @@ import pulumi
 import yaml
 
 from kexpose_components import config as stack_config
+from kexpose_components import preflight
 from kexpose_components.config import HaproxySettings, StackSettings
 from kexpose_components.errors import KexposeError
 from kexpose_components.exposures import Endpoint, SharedInputs, build
@@ -67,12 +68,28 @@ def kubeconfig_yaml(endpoints: list[Endpoint]) -> pulumi.Output[str]:
     return pulumi.Output.all(*cas).apply(build_config)
 
 
+def preflight_check(settings: StackSettings, owner: str) -> None:
+    """The read-only checks of :mod:`kexpose_components.preflight`, before any resource exists.
+
+    The credential is read in plain text here, inside the program, only to log in for the
+    checks; it is never printed, exported or put in state this way."""
+    plain = _connection_base(settings)
+    if settings.auth != "none":
+        key, field = CREDENTIALS[settings.auth]
+        plain[field] = pulumi.runtime.get_config(f"kexpose:{key}")
+    found = preflight.run(settings, plain, owner, {i: e.adopt for i, e in enumerate(settings.exposures)})
+    if found:
+        raise pulumi.RunError("the cluster does not fit the stack configuration (preflight):\n  - " + "\n  - ".join(found))
+
+
 def run() -> None:
     try:
         settings = stack_config.load()
     except KexposeError as exc:
         raise pulumi.RunError(str(exc)) from None
     owner = current_owner()
+    if settings.preflight:
+        preflight_check(settings, owner)
     conn = connection(settings)
     verified = {s for e in settings.exposures if isinstance(e, HaproxySettings) and not e.insecure_backend
                 for s in e.clusters}
