@@ -14,6 +14,7 @@ import yaml
 
 from kexpose_sim.config import SimConfig
 from kexpose_sim.dataplane.kube_discovery import AGGREGATED_V2
+from kexpose_sim.dataplane.kube_objects import human_duration
 from kexpose_sim.server import Simulator
 
 TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
@@ -184,3 +185,11 @@ def test_unserved_verbs_are_refused(kubectl):
     answer = kubectl.http("DELETE", "/api/v1/namespaces/default/pods/hello")
     assert answer.status_code == 405 and answer.json()["reason"] == "MethodNotAllowed"
     assert kubectl.http("GET", "/api/v1/deployments").status_code == 404
+
+
+@pytest.mark.parametrize(("seconds", "shown"), [
+    (0, "0s"), (119, "119s"), (120, "2m"), (125, "2m5s"), (600, "10m"), (3 * 3600 - 1, "179m"), (3 * 3600, "3h"),
+    (3 * 3600 + 300, "3h5m"), (8 * 3600, "8h"), (47 * 3600, "47h"), (48 * 3600, "2d"), (50 * 3600, "2d2h"),
+    (8 * 86400, "8d"), (729 * 86400, "729d"), (730 * 86400, "2y"), (731 * 86400, "2y1d"), (8 * 365 * 86400, "8y")])
+def test_age_reads_as_kube_apiserver_prints_it(seconds, shown):
+    assert human_duration(seconds) == shown
