@@ -57,6 +57,29 @@ class ApiServerIdentity:
     token: str
 
 
+@dataclass(frozen=True)
+class CorePath:
+    """What a core-group path names: a resource, maybe in a namespace, maybe one object of it."""
+
+    resource: discovery.Resource
+    namespace: str | None = None
+    name: str | None = None
+    subresource: str | None = None
+
+    @classmethod
+    def parse(cls, rest: list[str]) -> CorePath | None:
+        """``rest`` is the path after ``/api/v1``; None for anything kube-apiserver would 404."""
+        namespace = None
+        if len(rest) >= 3 and rest[0] == "namespaces":
+            namespace, rest = rest[1], rest[2:]
+        resource = discovery.find("", rest[0]) if rest else None
+        if resource is None or len(rest) > 3 or (namespace is not None and not resource.namespaced):
+            return None
+        if len(rest) == 3 and (namespace is None or rest[2] not in resource.subresources):
+            return None
+        return cls(resource, namespace, rest[1] if len(rest) > 1 else None, rest[2] if len(rest) > 2 else None)
+
+
 class KubeApiApp:
     """The WSGI app behind every listening address of one service's apiserver."""
 
@@ -112,25 +135,23 @@ class KubeApiApp:
 
     def core(self, request: Request, rest: list[str]) -> Response:
         """``/api/v1/<resource>[/<name>]`` and ``/api/v1/namespaces/<ns>/<resource>[/<name>[/log]]``."""
-        namespace = None
-        if len(rest) >= 3 and rest[0] == "namespaces":
-            namespace, rest = rest[1], rest[2:]
-        resource = discovery.find("", rest[0]) if rest else None
-        if resource is None or len(rest) > 3 or (namespace is not None and not resource.namespaced) \
-                or (len(rest) == 3 and (namespace is None or rest[2] not in resource.subresources)):
+        target = CorePath.parse(rest)
+        if target is None:
             return status(404, "NotFound", NOT_FOUND)
         if request.method != "GET":
             return status(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+        resource = target.resource
         items = [o for o in self.objects[resource.name]
-                 if namespace is None or o["metadata"].get("namespace") == namespace]
+                 if target.namespace is None or o["metadata"].get("namespace") == target.namespace]
         as_table = "as=Table" in request.headers.get("Accept", "")
-        if len(rest) == 1:
+        if target.name is None:
             return self.list(request, resource, items, as_table)
-        found = next((o for o in items if o["metadata"]["name"] == rest[1]), None)
+        found = next((o for o in items if o["metadata"]["name"] == target.name), None)
         if found is None:
-            return status(404, "NotFound", f'{resource.name} "{rest[1]}" not found', {"name": rest[1], "kind": resource.name})
-        if len(rest) == 3:
-            return self.logs(rest[1], request.args.get("follow") == "true")
+            return status(404, "NotFound", f'{resource.name} "{target.name}" not found',
+                          {"name": target.name, "kind": resource.name})
+        if target.subresource == "log":
+            return self.logs(target.name, request.args.get("follow") == "true")
         return _json(table(resource.name, [found], _now()) if as_table else found)
 
     def list(self, request: Request, resource: discovery.Resource, items: list[dict[str, Any]], as_table: bool) -> Response:
