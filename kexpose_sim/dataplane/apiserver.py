@@ -1,15 +1,19 @@
 """A TLS endpoint per simulated Kubernetes service that answers like kube-apiserver.
 
-Enough of the API for what users do through an exposure: anonymous requests get the 403
-``Status`` naming ``system:anonymous`` (the seeds' ``curl -k`` check); with the service's bearer
-token: ``/version``, discovery (``/api``, ``/api/v1``, ``/apis``), namespaces and pods (plain and
-as ``Table`` for ``kubectl get``), and pod logs with ``follow=true`` — pod ``silent`` keeps the
-stream open without a byte for as long as the client stays (what tunnel timeouts cut), pod
-``ticker`` writes a line every second.
+What a user types first through an exposure works with the real ``kubectl``: anonymous
+requests get the 403 ``Status`` naming ``system:anonymous`` (the seeds' ``curl -k`` check); with
+the service's bearer token: ``/version``, discovery in both forms (``kube_discovery``), ``get``
+and ``list`` of namespaces, nodes, pods and services — in one namespace or all (``-A``), as
+objects or as ``Table`` for ``kubectl get``, filtered by label and field selectors — the access
+reviews behind ``kubectl auth can-i`` (the token is the cluster admin's: everything is allowed),
+and pod logs with ``follow=true``: pod ``silent`` keeps the stream open without a byte for as
+long as the client stays (what tunnel timeouts cut), pod ``ticker`` writes a line every second.
+Other verbs answer 405, as kube-apiserver does for a verb a resource does not serve.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import ssl
 import tempfile
@@ -22,14 +26,17 @@ from typing import Any
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from kexpose_sim.dataplane import kube_discovery as discovery
+from kexpose_sim.dataplane.kube_protobuf import review_spec
+from kexpose_sim.dataplane.kube_objects import KUBERNETES_VERSION, KubeCluster, objects, table
+from kexpose_sim.dataplane.kube_selectors import SelectorError, select
 from kexpose_sim.dataplane.pki import KeyPair
 
-VERSION = {"major": "1", "minor": "24", "gitVersion": "v1.24.9", "gitCommit": "9710807c82740b9799453677c977758becf0acbb",
+VERSION = {"major": "1", "minor": "24", "gitVersion": KUBERNETES_VERSION, "gitCommit": "9710807c82740b9799453677c977758becf0acbb",
            "gitTreeState": "clean", "buildDate": "2022-12-08T10:08:06Z", "goVersion": "go1.18.9", "compiler": "gc",
            "platform": "linux/amd64"}
-NAMESPACES = ("default", "kube-public", "kube-system")
-PODS = {"default": ("hello", "silent", "ticker"), "kube-system": ("coredns-0",)}
-CREATED = "2026-01-01T00:00:00Z"
+ADMIN_REASON = 'RBAC: allowed by ClusterRoleBinding "cluster-admin" of ClusterRole "cluster-admin" to Group "system:masters"'
+NOT_FOUND = "the server could not find the requested resource"
 
 
 def status(code: int, reason: str, message: str, details: dict | None = None) -> Response:
@@ -38,39 +45,8 @@ def status(code: int, reason: str, message: str, details: dict | None = None) ->
     return Response(json.dumps(body, indent=2), status=code, content_type="application/json")
 
 
-def _json(body: Any) -> Response:
-    return Response(json.dumps(body), content_type="application/json")
-
-
-def _table(kind: str, names: list[str], extra: list[tuple[str, list[str]]]) -> dict[str, Any]:
-    """The meta.k8s.io/v1 Table ``kubectl get`` asks for (server-side printing)."""
-    columns = [{"name": "Name", "type": "string", "format": "name", "description": "Name", "priority": 0}]
-    columns += [{"name": c, "type": "string", "format": "", "description": c, "priority": 0} for c, _ in extra]
-    rows = [{"cells": [n] + [vals[i] for _, vals in extra],
-             "object": {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
-                        "metadata": {"name": n, "creationTimestamp": CREATED}}} for i, n in enumerate(names)]
-    return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": {"resourceVersion": "1"},
-            "columnDefinitions": columns, "rows": rows}
-
-
-def _pod(namespace: str, name: str) -> dict[str, Any]:
-    """A Pod as kubectl needs it (``kubectl logs`` picks the container from ``spec.containers``)."""
-    return {"kind": "Pod", "apiVersion": "v1",
-            "metadata": {"name": name, "namespace": namespace, "creationTimestamp": CREATED},
-            "spec": {"containers": [{"name": "main", "image": "busybox:1.36"}]},
-            "status": {"phase": "Running", "containerStatuses": [
-                {"name": "main", "ready": True, "restartCount": 0, "image": "busybox:1.36", "started": True}]}}
-
-
-def _resource_list() -> dict[str, Any]:
-    def res(name: str, kind: str, namespaced: bool, verbs: list[str]) -> dict[str, Any]:
-        return {"name": name, "singularName": "", "namespaced": namespaced, "kind": kind, "verbs": verbs}
-
-    return {"kind": "APIResourceList", "groupVersion": "v1", "resources": [
-        res("namespaces", "Namespace", False, ["get", "list"]),
-        res("pods", "Pod", True, ["get", "list"]),
-        res("pods/log", "Pod", True, ["get"]),
-    ]}
+def _json(body: Any, code: int = 200, content_type: str = "application/json") -> Response:
+    return Response(json.dumps(body), status=code, content_type=content_type)
 
 
 @dataclass
@@ -81,11 +57,35 @@ class ApiServerIdentity:
     token: str
 
 
+@dataclass(frozen=True)
+class CorePath:
+    """What a core-group path names: a resource, maybe in a namespace, maybe one object of it."""
+
+    resource: discovery.Resource
+    namespace: str | None = None
+    name: str | None = None
+    subresource: str | None = None
+
+    @classmethod
+    def parse(cls, rest: list[str]) -> CorePath | None:
+        """``rest`` is the path after ``/api/v1``; None for anything kube-apiserver would 404."""
+        namespace = None
+        if len(rest) >= 3 and rest[0] == "namespaces":
+            namespace, rest = rest[1], rest[2:]
+        resource = discovery.find("", rest[0]) if rest else None
+        if resource is None or len(rest) > 3 or (namespace is not None and not resource.namespaced):
+            return None
+        if len(rest) == 3 and (namespace is None or rest[2] not in resource.subresources):
+            return None
+        return cls(resource, namespace, rest[1] if len(rest) > 1 else None, rest[2] if len(rest) > 2 else None)
+
+
 class KubeApiApp:
     """The WSGI app behind every listening address of one service's apiserver."""
 
-    def __init__(self, identity: ApiServerIdentity):
+    def __init__(self, identity: ApiServerIdentity, cluster: KubeCluster):
         self.identity = identity
+        self.objects = objects(cluster)
 
     def __call__(self, environ, start_response):
         return self.handle(Request(environ))(environ, start_response)
@@ -100,55 +100,71 @@ class KubeApiApp:
         return self.route(request)
 
     def route(self, request: Request) -> Response:
-        path = request.path.rstrip("/") or "/"
-        table = "as=Table" in request.headers.get("Accept", "")
-        parts = path.strip("/").split("/")
-        if path == "/":
-            return _json({"paths": ["/api", "/api/v1", "/apis", "/version"]})
-        if path == "/version":
+        parts = [p for p in request.path.split("/") if p]
+        aggregated = discovery.wants_aggregated(request.headers.get("Accept", ""))
+        if not parts:
+            return _json({"paths": ["/api", "/api/v1", "/apis", *[f"/apis/{g}" for g in discovery.GROUPS],
+                                    *[f"/apis/{g}/v1" for g in discovery.GROUPS], "/version"]})
+        if parts == ["version"]:
             return _json(VERSION)
-        if path == "/api":
-            return _json({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
-                {"clientCIDR": "0.0.0.0/0", "serverAddress": request.host}]})
-        if path == "/apis":
-            return _json({"kind": "APIGroupList", "apiVersion": "v1", "groups": []})
-        if path == "/api/v1":
-            return _json(_resource_list())
-        if parts[:3] == ["api", "v1", "namespaces"]:
-            return self.namespaces(request, parts[3:], table)
-        return status(404, "NotFound", "the server could not find the requested resource")
+        if parts in (["api"], ["apis"]) and aggregated:
+            return _json(discovery.aggregated(legacy=parts == ["api"]), content_type=discovery.AGGREGATED_V2)
+        if parts == ["api"]:
+            return _json(discovery.api_versions(request.host))
+        if parts == ["apis"]:
+            return _json(discovery.api_group_list())
+        if parts == ["api", "v1"]:
+            return _json(discovery.resource_list(""))
+        if parts[0] == "apis" and len(parts) >= 2 and parts[1] in discovery.GROUPS:
+            return self.group(request, parts[1], parts[2:])
+        if parts[:2] == ["api", "v1"]:
+            return self.core(request, parts[2:])
+        return status(404, "NotFound", NOT_FOUND)
 
-    def namespaces(self, request: Request, rest: list[str], table: bool) -> Response:
+    def group(self, request: Request, group: str, rest: list[str]) -> Response:
         if not rest:
-            if table:
-                return _json(_table("Namespace", list(NAMESPACES), [("Status", ["Active"] * len(NAMESPACES)),
-                                                                   ("Age", ["320d"] * len(NAMESPACES))]))
-            return _json({"kind": "NamespaceList", "apiVersion": "v1", "metadata": {"resourceVersion": "1"},
-                          "items": [{"metadata": {"name": n, "creationTimestamp": CREATED}, "spec": {"finalizers": ["kubernetes"]},
-                                     "status": {"phase": "Active"}} for n in NAMESPACES]})
-        namespace = rest[0]
-        if namespace not in NAMESPACES:
-            return status(404, "NotFound", f'namespaces "{namespace}" not found', {"name": namespace, "kind": "namespaces"})
-        if len(rest) == 1:
-            return _json({"kind": "Namespace", "apiVersion": "v1", "metadata": {"name": namespace, "creationTimestamp": CREATED},
-                          "status": {"phase": "Active"}})
-        if rest[1] != "pods":
-            return status(404, "NotFound", "the server could not find the requested resource")
-        pods = PODS.get(namespace, ())
-        if len(rest) == 2:
-            if table:
-                return _json(_table("Pod", list(pods), [("Ready", ["1/1"] * len(pods)), ("Status", ["Running"] * len(pods))]))
-            return _json({"kind": "PodList", "apiVersion": "v1", "metadata": {"resourceVersion": "1"},
-                          "items": [_pod(namespace, p) for p in pods]})
-        pod = rest[2]
-        if pod not in pods:
-            return status(404, "NotFound", f'pods "{pod}" not found', {"name": pod, "kind": "pods"})
-        if len(rest) == 4 and rest[3] == "log":
-            return self.logs(pod, request.args.get("follow") == "true")
-        return _json(_pod(namespace, pod))
+            return _json(discovery.api_group(group))
+        if rest == ["v1"]:
+            return _json(discovery.resource_list(group))
+        resource = discovery.find(group, rest[1]) if len(rest) == 2 and rest[0] == "v1" else None
+        if resource is None:
+            return status(404, "NotFound", NOT_FOUND)
+        if request.method != "POST":
+            return status(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+        return review(resource.kind, request.get_data(), request.mimetype)
+
+    def core(self, request: Request, rest: list[str]) -> Response:
+        """``/api/v1/<resource>[/<name>]`` and ``/api/v1/namespaces/<ns>/<resource>[/<name>[/log]]``."""
+        target = CorePath.parse(rest)
+        if target is None:
+            return status(404, "NotFound", NOT_FOUND)
+        if request.method != "GET":
+            return status(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+        resource = target.resource
+        items = [o for o in self.objects[resource.name]
+                 if target.namespace is None or o["metadata"].get("namespace") == target.namespace]
+        as_table = "as=Table" in request.headers.get("Accept", "")
+        if target.name is None:
+            return self.list(request, resource, items, as_table)
+        found = next((o for o in items if o["metadata"]["name"] == target.name), None)
+        if found is None:
+            return status(404, "NotFound", f'{resource.name} "{target.name}" not found',
+                          {"name": target.name, "kind": resource.name})
+        if target.subresource == "log":
+            return self.logs(target.name, request.args.get("follow") == "true")
+        return _json(table(resource.name, [found], _now()) if as_table else found)
+
+    def list(self, request: Request, resource: discovery.Resource, items: list[dict[str, Any]], as_table: bool) -> Response:
+        try:
+            items = select(resource.name, items, request.args.get("labelSelector", ""), request.args.get("fieldSelector", ""))
+        except SelectorError as exc:
+            return status(400, "BadRequest", str(exc))
+        if as_table:
+            return _json(table(resource.name, items, _now()))
+        return _json({"kind": f"{resource.kind}List", "apiVersion": "v1", "metadata": {"resourceVersion": "1"}, "items": items})
 
     def logs(self, pod: str, follow: bool) -> Response:
-        if not follow or pod == "hello":
+        if not follow or pod not in ("silent", "ticker"):
             return Response(f"hello from {self.identity.service}\n", content_type="text/plain")
 
         def stream():
@@ -166,12 +182,46 @@ class KubeApiApp:
         return Response(stream(), content_type="text/plain", direct_passthrough=True)
 
 
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _review_spec(kind: str, body: bytes, mimetype: str) -> dict[str, Any]:
+    if mimetype == "application/vnd.kubernetes.protobuf":
+        return review_spec(body, kind)
+    obj = json.loads(body or b"{}")
+    spec = obj.get("spec") if isinstance(obj, dict) else None
+    return spec if isinstance(spec, dict) else {}
+
+
+def review(kind: str, body: bytes, mimetype: str) -> Response:
+    """A ``SelfSubjectAccessReview`` or ``SelfSubjectRulesReview`` (JSON or protobuf, as kubectl
+    sends it), answered for the cluster admin."""
+    try:
+        spec = _review_spec(kind, body, mimetype)
+    except ValueError as exc:
+        return status(400, "BadRequest", f"the body of the request was in an unknown format: {exc}")
+    if kind == "SelfSubjectAccessReview":
+        if ("resourceAttributes" in spec) == ("nonResourceAttributes" in spec):
+            cause = {"reason": "FieldValueInvalid", "field": "spec.resourceAttributes",
+                     "message": 'Invalid value: "null": exactly one of nonResourceAttributes or resourceAttributes must be specified'}
+            return status(422, "Invalid", f'{kind}.authorization.k8s.io "" is invalid: spec.resourceAttributes: {cause["message"]}',
+                          {"group": "authorization.k8s.io", "kind": kind, "causes": [cause]})
+        result = {"allowed": True, "reason": ADMIN_REASON}
+    else:
+        result = {"resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
+                  "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}], "incomplete": False}
+    return _json({"kind": kind, "apiVersion": "authorization.k8s.io/v1", "metadata": {"creationTimestamp": None},
+                  "spec": spec, "status": result}, 201)
+
+
 class KubeApiServer:
     """One service's apiserver, listening on several (address, port) pairs with the same cert."""
 
-    def __init__(self, identity: ApiServerIdentity, addresses: list[tuple[str, int]]):
+    def __init__(self, identity: ApiServerIdentity, addresses: list[tuple[str, int]], cluster: KubeCluster | None = None):
         self.identity = identity
         self.addresses = addresses
+        self.cluster = cluster or KubeCluster(identity.service, addresses[0][0])
         self._servers = []
         self._threads: list[threading.Thread] = []
         self._files = tempfile.TemporaryDirectory(prefix="kexpose-apiserver-")
@@ -186,7 +236,7 @@ class KubeApiServer:
 
     def start(self) -> KubeApiServer:
         context = self._ssl_context()
-        app = KubeApiApp(self.identity)
+        app = KubeApiApp(self.identity, self.cluster)
         for host, port in self.addresses:
             server = make_server(host, port, app, threaded=True, ssl_context=context)
             server.daemon_threads = True

@@ -17,6 +17,7 @@ from typing import Any
 from kexpose_sim import naming
 from kexpose_sim.cluster import Framework
 from kexpose_sim.dataplane.apiserver import ApiServerIdentity, KubeApiServer
+from kexpose_sim.dataplane.kube_objects import KubeCluster
 from kexpose_sim.dataplane.pki import KeyPair, issue, new_ca
 
 
@@ -79,9 +80,10 @@ class KubernetesControlPlanes:
         cluster = self.state.cluster
         for fw in cluster.kubernetes_services():
             task = self._task(fw, "kube-apiserver-0-instance")
-            addresses = [(cluster.agent(task.agent_id).address, task.ports["apiserver"]),
-                         (cluster.vip_addresses[naming.vip_name(fw.name)], 6443)]
-            self.servers.append(KubeApiServer(self.identities[fw.name], addresses).start())
+            node_address = cluster.agent(task.agent_id).address
+            addresses = [(node_address, task.ports["apiserver"]), (cluster.vip_addresses[naming.vip_name(fw.name)], 6443)]
+            contents = KubeCluster(fw.name, node_address)
+            self.servers.append(KubeApiServer(self.identities[fw.name], addresses, contents).start())
 
     def stop(self) -> None:
         for server in self.servers:

@@ -7,10 +7,14 @@ Reproduced from marathon-lb (its config templates and defaults, with their weak 
   ``_MODE``, ``_SSL_CERT``, ``_BIND_ADDR``, ``_BIND_OPTIONS``, ``_BALANCE`` and the templates
   ``HAPROXY_n_FRONTEND_HEAD``, ``_BACKEND_HEAD``, ``_BACKEND_SERVER_OPTIONS`` apply (Python
   ``str.format`` placeholders, as marathon-lb fills them);
-- ``defaults`` carry marathon-lb's ``timeout client 30s``; a ``timeout client`` placed in a backend
-  (as the seeds' BACKEND_SERVER_OPTIONS label does) is ignored by HAProxy, so a silent
-  ``kubectl logs -f`` is cut after 30 s — kexpose, not the simulator, fixes that;
-- its default certificate ``/etc/ssl/cert.pem`` is self-signed with no CN;
+- ``global``, ``defaults`` and ``listen stats`` are marathon-lb's ``HAPROXY_HEAD`` (see
+  ``marathonlb_templates``): ``timeout connect 3s``, client and server 30 s, strict bind and
+  server TLS, Prometheus metrics on ``:9090/metrics``; a ``timeout client`` placed in a backend
+  (as the seeds' BACKEND_SERVER_OPTIONS label does) is ignored by HAProxy;
+- before each reload the servers' state is saved to ``/var/state/haproxy/global`` through the
+  master socket, as marathon-lb's ``reload_haproxy.sh`` does, and the new workers load it;
+- its default certificate ``/etc/ssl/cert.pem`` is self-signed for ``CN=*``, made by openssl
+  exactly as marathon-lb's ``run`` makes it;
 - it takes ports 80, 443, 9090, 9091 (the app's ``portDefinitions``) and 10000–10150 on its agent;
 - a config HAProxy rejects is not loaded (the last good one keeps serving).
 
@@ -21,7 +25,9 @@ Simulator-only knobs scale time for tests: env ``SIM_TIMEOUT_CLIENT``, ``SIM_TIM
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any, Callable
@@ -30,41 +36,22 @@ from kexpose_sim.cluster import Agent
 from kexpose_sim.dataplane.container import ContainerSpec, Volume
 from kexpose_sim.dataplane.haproxy_tasks import effective_config, haproxy_errors
 from kexpose_sim.dataplane.kubernetes import agent_root, sandbox_path
-from kexpose_sim.dataplane.pki import issue
+from kexpose_sim.dataplane.marathonlb_templates import (
+    BACKEND_HEAD, BACKEND_HTTP_OPTIONS, BACKEND_SERVER_OPTIONS, FRONTEND_HEAD, HEAD, HTTP_FRONTEND_APPID_HEAD,
+    HTTP_FRONTEND_HEAD, HTTPS_FRONTEND_HEAD, SOCKET_DIR, STATE_DIR, TIMEOUTS)
 from kexpose_sim.dataplane.supervisor import Supervisor, tail, wait_alive
-from kexpose_sim.haproxy_defaults import DefaultTimeouts, defaults_section
 from kexpose_sim.mesos import MARATHON_FRAMEWORK_ID
 
 SERVICE_PORT_RANGE = range(10000, 10151)
-GLOBAL = """global
-  maxconn 50000
-  tune.ssl.default-dh-param 2048
-  ssl-default-bind-options no-sslv3 no-tlsv10 no-tls-tickets
-  stats socket /var/run/haproxy-socket mode 600 level admin
-"""
-LISTENERS = """listen stats
-  bind 0.0.0.0:9090
-  balance
-  mode http
-  stats enable
-  monitor-uri /_haproxy_health_check
-frontend marathon_http_in
-  bind *:80
-  mode http
-frontend marathon_http_appid_in
-  bind *:9091
-  mode http
-frontend marathon_https_in
-  bind *:443 ssl crt /etc/ssl/cert.pem
-  mode http
-"""
-FRONTEND_HEAD = "\nfrontend {backend}\n  bind {bindAddr}:{servicePort}{sslCert}{bindOptions}\n  mode {mode}\n"
-BACKEND_HEAD = "\nbackend {backend}\n  balance {balance}\n  mode {mode}\n"
-BACKEND_HTTP_OPTIONS = ("  option forwardfor\n  http-request set-header X-Forwarded-Port %[dst_port]\n"
-                        "  http-request add-header X-Forwarded-Proto https if { ssl_fc }\n")
-BACKEND_SERVER_OPTIONS = "  server {serverName} {host_ipv4}:{port}{cookieOptions}{healthCheckOptions}{otherOptions}\n"
-
-
+#: What the marathon-lb package installs (the parts the emulation reads).
+PACKAGE_APP = {
+    "id": "/marathon-lb",
+    "args": ["sse", "-m", "http://marathon.mesos:8080", "--health-check", "--haproxy-map", "--group", "external"],
+    "acceptedResourceRoles": ["slave_public"], "cpus": 2, "mem": 1024, "instances": 1,
+    "container": {"type": "DOCKER", "docker": {"image": "mesosphere/marathon-lb:v1.15.0"}},
+    "portDefinitions": [{"port": 80}, {"port": 443}, {"port": 9090}, {"port": 9091}], "requirePorts": True,
+    "labels": {"DCOS_PACKAGE_NAME": "marathon-lb"},
+}
 def is_marathon_lb(app: dict[str, Any]) -> bool:
     image = app.get("container", {}).get("docker", {}).get("image", "")
     return image.split(":")[0].split("/")[-1] == "marathon-lb"
@@ -79,14 +66,15 @@ def group_of(app: dict[str, Any]) -> str:
 
 
 def render(state, lb_app: dict[str, Any]) -> str:
-    """haproxy.cfg for one marathon-lb instance, from Marathon's current apps and tasks."""
+    """haproxy.cfg for one marathon-lb instance, from Marathon's current apps and tasks, in
+    marathon-lb's order: head, the HTTP, app-id and HTTPS frontends, each app's frontend, then
+    every backend."""
     env = lb_app.get("env", {})
-    timeouts = DefaultTimeouts(connect=env.get("SIM_TIMEOUT_CONNECT", "5s"),
-                               client=env.get("SIM_TIMEOUT_CLIENT", "30s"),
-                               server=env.get("SIM_TIMEOUT_SERVER", "30s"))
-    config = GLOBAL + defaults_section(timeouts, first=("log global",)) + LISTENERS
+    config = HEAD.format(**{f"timeout_{k}": env.get(f"SIM_TIMEOUT_{k.upper()}", v) for k, v in TIMEOUTS.items()})
+    config += HTTP_FRONTEND_HEAD + HTTP_FRONTEND_APPID_HEAD + HTTPS_FRONTEND_HEAD.format(sslCerts="crt /etc/ssl/cert.pem")
     group = group_of(lb_app)
     marathon = state.marathon
+    frontends, backends = "", ""
     for app_id in sorted(marathon.apps):
         app = marathon.apps[app_id]["definition"]
         labels = app.get("labels", {})
@@ -96,11 +84,12 @@ def render(state, lb_app: dict[str, Any]) -> str:
         if not tasks:
             continue  # marathon-lb only writes apps that have a running task
         for n, pd in enumerate(app.get("portDefinitions", [])):
-            config += _app_port(app, n, pd["port"], tasks, labels)
-    return config
+            frontend, backend = _app_port(app, n, pd["port"], tasks, labels)
+            frontends, backends = frontends + frontend, backends + backend
+    return config + frontends + backends
 
 
-def _app_port(app: dict[str, Any], n: int, service_port: int, tasks: list[dict], labels: dict[str, str]) -> str:
+def _app_port(app: dict[str, Any], n: int, service_port: int, tasks: list[dict], labels: dict[str, str]) -> tuple[str, str]:
     def label(key: str, default: str) -> str:
         return labels.get(f"HAPROXY_{n}_{key}", default)
 
@@ -111,17 +100,49 @@ def _app_port(app: dict[str, Any], n: int, service_port: int, tasks: list[dict],
     values = {"backend": backend, "bindAddr": label("BIND_ADDR", "*"), "servicePort": port,
               "sslCert": f" ssl crt {cert}" if cert else "", "bindOptions": (" " + label("BIND_OPTIONS", "")).rstrip(),
               "mode": mode, "balance": label("BALANCE", "roundrobin")}
-    text = label("FRONTEND_HEAD", FRONTEND_HEAD).format(**values)
-    text += f"  use_backend {backend}\n"
-    text += label("BACKEND_HEAD", BACKEND_HEAD).format(**values)
+    frontend = label("FRONTEND_HEAD", FRONTEND_HEAD).format(**values) + f"  use_backend {backend}\n"
+    text = label("BACKEND_HEAD", BACKEND_HEAD).format(**values)
     if mode == "http":
         text += BACKEND_HTTP_OPTIONS
     server = label("BACKEND_SERVER_OPTIONS", BACKEND_SERVER_OPTIONS)
-    for i, task in enumerate(tasks):
+    for task in tasks:
         host_port = task["ports"][n] if n < len(task["ports"]) else 0
         text += server.format(serverName=f"{task['host'].replace('.', '_')}_{host_port}", host_ipv4=task["host"],
                               port=host_port, cookieOptions="", healthCheckOptions="", otherOptions="")
-    return text
+    return frontend, text
+
+
+def default_certificate(path: Path) -> None:
+    """marathon-lb's ``run`` without ``--ssl-certs``: a self-signed RSA-2048 certificate for
+    ``/CN=*/``, made with the same three openssl commands (an X.509 v1 certificate, 10 years)."""
+    with tempfile.TemporaryDirectory(prefix="kexpose-mlb-cert-") as tmp:
+        key, csr, cert = (Path(tmp) / n for n in ("server-key.pem", "server-csr.pem", "server-cert.pem"))
+        for cmd in (["openssl", "genrsa", "-out", key, "2048"],
+                    ["openssl", "req", "-new", "-key", key, "-out", csr, "-subj", "/CN=*/"],
+                    ["openssl", "x509", "-req", "-in", csr, "-out", cert, "-signkey", key, "-days", "3650"]):
+            subprocess.run(cmd, check=True, capture_output=True, timeout=60)
+        path.write_text(cert.read_text() + key.read_text())
+        path.chmod(0o600)
+
+
+def save_server_state(socket_path: Path, state_file: Path) -> None:
+    """What marathon-lb's ``reload_haproxy.sh`` does before each reload: ``show servers state``
+    on the master socket into the state file the new workers load. The socket is reached through
+    a short symlink (the sandbox path is longer than a Unix socket address may be); like the
+    script's shell redirect, a failed query leaves an empty file."""
+    data = b""
+    with tempfile.TemporaryDirectory(prefix="kx-") as short:
+        link = Path(short) / "s"
+        link.symlink_to(socket_path)
+        try:
+            with socket.socket(socket.AF_UNIX) as sock:
+                sock.settimeout(5)
+                sock.connect(str(link))
+                sock.sendall(b"show servers state\n")
+                data = b"".join(iter(lambda: sock.recv(65536), b""))
+        except OSError:
+            data = b""
+    state_file.write_bytes(data)
 
 
 class MarathonLbInstance:
@@ -133,6 +154,7 @@ class MarathonLbInstance:
         self.sandbox = root / sandbox_path(agent.id, MARATHON_FRAMEWORK_ID, task["id"]).lstrip("/")
         self.sandbox.mkdir(parents=True, exist_ok=True)
         self.config_file = self.sandbox / "haproxy.cfg"
+        self.run_dir, self.state_dir = self.sandbox / "run", self.sandbox / "state"
         self.rendered = ""
         self.stopping = threading.Event()
 
@@ -140,8 +162,9 @@ class MarathonLbInstance:
         ssl_dir = self.sandbox / "ssl"
         if not (ssl_dir / "cert.pem").exists():
             ssl_dir.mkdir(exist_ok=True)
-            pair = issue(None, None, [])  # marathon-lb's default: self-signed, no CN
-            (ssl_dir / "cert.pem").write_text(pair.cert_pem + pair.key_pem)
+            default_certificate(ssl_dir / "cert.pem")
+        self.run_dir.mkdir(exist_ok=True)
+        self.state_dir.mkdir(exist_ok=True)
         # DC/OS puts its CA bundle into every task sandbox; here it holds the Kubernetes CAs
         # (as when "Kubernetes is configured to use the DC/OS CA").
         dcos_ssl = self.sandbox / ".ssl"
@@ -149,7 +172,8 @@ class MarathonLbInstance:
         (dcos_ssl / "ca-bundle.crt").write_text(self.owner.ca_bundle())
         return ContainerSpec(sandbox=self.sandbox, hosts_file=self.owner.hosts_file, volumes=[
             Volume(ssl_dir, "/etc/ssl"), Volume(self.sandbox, "/marathon-lb", read_only=False),
-            Volume(dcos_ssl, "/mnt/mesos/sandbox/.ssl")])
+            Volume(dcos_ssl, "/mnt/mesos/sandbox/.ssl"), Volume(self.run_dir, SOCKET_DIR, read_only=False),
+            Volume(self.state_dir, STATE_DIR, read_only=False)])
 
     def render(self) -> str:
         with self.owner.state.lock:
@@ -187,6 +211,7 @@ class MarathonLbInstance:
             if self.check(spec, candidate):
                 continue  # marathon-lb keeps serving the last good config
             candidate.replace(self.config_file)
+            save_server_state(self.run_dir / "socket", self.state_dir / "global")
             self.owner.supervisor.signal(self.task["id"], signal.SIGUSR2)  # master-worker reload
             self.rendered = config
 

@@ -50,6 +50,17 @@ def wait_running(sim, app_id: str, timeout: float = 10) -> dict:
         time.sleep(0.1)
 
 
+def wait_listening(agent: dict, port: int = 6443) -> None:
+    """TASK_RUNNING comes when HAProxy starts, as on Mesos; listening follows a moment later."""
+    deadline = time.monotonic() + 10
+    while True:
+        with socket.socket() as probe:
+            if probe.connect_ex((agent["address"], port)) == 0:
+                return
+        assert time.monotonic() < deadline, f"nothing listening on {agent['address']}:{port}"
+        time.sleep(0.05)
+
+
 def curl(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(["curl", "-sS", "--max-time", "10", *args], capture_output=True, text=True)
 
@@ -76,6 +87,7 @@ def test_standalone_haproxy_quick_mode(sim, tmp_path):
     agent = public_agent(sim)
     deploy_quick_haproxy(sim, agent)
     wait_running(sim, "/kubernetes-haproxy")
+    wait_listening(agent)
 
     out = curl("-k", f"https://{agent['address']}:6443/")
     assert '"code": 403' in out.stdout and 'User \\"system:anonymous\\" cannot get path \\"/\\"' in out.stdout
@@ -107,6 +119,7 @@ def test_trusted_sni_routes_two_domains_to_two_clusters(sim, tmp_path):
     (conf / "haproxy.conf").write_text(config)
     requests.post(f"{sim.marathon}/v2/apps", json=SEED_HAPROXY_APP, timeout=5).raise_for_status()
     wait_running(sim, "/kubernetes-haproxy")
+    wait_listening(agent)
 
     (tmp_path / "ca.pem").write_text(ca.cert_pem)
     for service, domain in (("dev/kubernetes01", "devkubernetes01.example.com"), ("dev/kubernetes02", "devkubernetes02.example.com")):
@@ -148,11 +161,12 @@ def test_marathon_lb_dummy_app(sim, tmp_path, verify):
     while (out := curl("-k", f"https://{agent['address']}:6443/")).stdout.find("system:anonymous") < 0:
         assert time.monotonic() < deadline, out.stdout + out.stderr
         time.sleep(0.2)
-    # marathon-lb's certificate has no CN
+    # marathon-lb's default certificate: self-signed for CN=*
     pem = ssl.get_server_certificate((agent["address"], 6443))
     from cryptography import x509
 
-    assert not x509.load_pem_x509_certificate(pem.encode()).subject.get_attributes_for_oid(x509.oid.NameOID.COMMON_NAME)
+    cert = x509.load_pem_x509_certificate(pem.encode())
+    assert cert.subject.rfc4514_string() == cert.issuer.rfc4514_string() == "CN=*"
     result = kubectl_get_namespaces(tmp_path, f"https://{agent['address']}:6443", kubernetes(sim)["kubernetes"]["token"])
     assert result.returncode == 0, result.stderr
 
