@@ -97,3 +97,8 @@ def remove_entries(path: str, names: set[str]) -> None:
 
 def entry_names(config: dict[str, Any]) -> set[str]:
     return {item["name"] for section in ("clusters", "users", "contexts") for item in config.get(section) or []}
+
+
+def present_entries(path: str) -> set[str]:
+    """Names of the entries the kubeconfig at ``path`` holds now."""
+    return entry_names(_read(Path(path).expanduser()))

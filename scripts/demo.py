@@ -22,7 +22,9 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 STATE = ROOT / ".kexpose"
 SIM_PORT = int(os.environ.get("KEXPOSE_SIM_PORT", "18080"))
-SIM_URL = f"http://127.0.0.1:{SIM_PORT}"
+SIM_URL = f"https://127.0.0.1:{SIM_PORT}"  # Admin Router over HTTPS, signed by the cluster's own CA
+SIM_CA = STATE / "sim" / "dcos-ca.crt"  # the simulator's CA, kept in its state directory
+DCOS_CA = STATE / "dcos-ca.pem"  # the CA as fetched from /ca/dcos-ca.crt: the local stack's dcos.caBundleFile
 PIDFILE = STATE / "sim.pid"
 PULUMI = str(ROOT / ".venv" / "bin" / "pulumi")
 ENV = {**os.environ, "PULUMI_CONFIG_PASSPHRASE": os.environ.get("PULUMI_CONFIG_PASSPHRASE", "kexpose-local")}
@@ -33,10 +35,17 @@ def say(message: str) -> None:
 
 
 def sim_running() -> bool:
+    if not SIM_CA.exists():
+        return False
     try:
-        return requests.get(f"{SIM_URL}/_sim/health", timeout=2).ok
+        return requests.get(f"{SIM_URL}/_sim/health", timeout=2, verify=str(SIM_CA)).ok
     except requests.RequestException:
         return False
+
+
+def fetch_ca() -> None:
+    """What `dcos cluster setup` does: fetch the cluster's CA from /ca/dcos-ca.crt and keep it."""
+    DCOS_CA.write_text(requests.get(f"{SIM_URL}/ca/dcos-ca.crt", timeout=10, verify=str(SIM_CA)).text)
 
 
 def start_simulator() -> None:
@@ -46,7 +55,7 @@ def start_simulator() -> None:
     STATE.mkdir(exist_ok=True)
     log = open(STATE / "sim.log", "ab")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kexpose_sim", "serve", "--port", str(SIM_PORT), "--state-dir", str(STATE / "sim"),
+        [sys.executable, "-m", "kexpose_sim", "serve", "--tls", "--port", str(SIM_PORT), "--state-dir", str(STATE / "sim"),
          "--seed", str(ROOT / "stacks" / "local-cluster.yaml"), "--agent-network", "127.30.0"],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     PIDFILE.write_text(str(proc.pid))
@@ -81,8 +90,9 @@ def ssh_setup() -> None:
     if not key.exists():
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "kexpose-demo", "-f", str(key)], check=True)
     public = (ssh / "id_ed25519.pub").read_text()
-    requests.put(f"{SIM_URL}/_sim/ssh/authorized-keys", json={"public_key": public}, timeout=10).raise_for_status()
-    (ssh / "known_hosts").write_text(requests.get(f"{SIM_URL}/_sim/ssh/known-hosts", timeout=10).text)
+    requests.put(f"{SIM_URL}/_sim/ssh/authorized-keys", json={"public_key": public}, timeout=10,
+                 verify=str(SIM_CA)).raise_for_status()
+    (ssh / "known_hosts").write_text(requests.get(f"{SIM_URL}/_sim/ssh/known-hosts", timeout=10, verify=str(SIM_CA)).text)
 
 
 class StepFailed(Exception):
@@ -101,7 +111,7 @@ def output(name: str):
 
 
 def kubectl_through_each() -> bool:
-    tokens = {k["name"]: k["token"] for k in requests.get(f"{SIM_URL}/_sim/kubernetes", timeout=10).json()}
+    tokens = {k["name"]: k["token"] for k in requests.get(f"{SIM_URL}/_sim/kubernetes", timeout=10, verify=str(SIM_CA)).json()}
     endpoints, contexts = output("endpoints"), output("contexts")
     kubeconfig = STATE / "kubeconfig"
     ok = True
@@ -118,8 +128,8 @@ def kubectl_through_each() -> bool:
 
 def up() -> int:
     start_simulator()
+    fetch_ca()
     ssh_setup()
-    (STATE / "kubeconfig").unlink(missing_ok=True)  # the demo's own kubeconfig: written afresh by up
     pulumi("stack", "select", "local", "--create")
     pulumi("up", "--yes", "--stack", "local")
     say("endpoints")

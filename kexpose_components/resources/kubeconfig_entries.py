@@ -12,7 +12,7 @@ import pulumi
 import yaml
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
 
-from kexpose_components.kubeconfig import entry_names, remove_entries, write_merged
+from kexpose_components.kubeconfig import entry_names, present_entries, remove_entries, write_merged
 
 INPUTS = ("path", "config", "activate")
 
@@ -27,7 +27,9 @@ def _write(props: dict[str, Any], drop: set[str] = frozenset()) -> dict[str, Any
 class KubeconfigEntriesProvider(ResourceProvider):
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         changed = [k for k in INPUTS if olds.get(k) != news.get(k)]
-        return DiffResult(changes=bool(changed), replaces=["path"] if "path" in changed else [],
+        # The file is local, so drift is cheap to see: entries someone removed are written again.
+        missing = not set(olds.get("names") or []) <= present_entries(olds["path"])
+        return DiffResult(changes=bool(changed) or missing, replaces=["path"] if "path" in changed else [],
                           delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
