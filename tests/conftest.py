@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kexpose_components.engine import EngineEnv
+from tests.support.engine import EngineEnv
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from pulumi import automation as auto
 
-from kexpose_components.engine import PROJECT_ROOT, engine_root, pinned_versions, random_plugin_status, workspace_options
+from tests.support.engine import PROJECT_ROOT, engine_root, pinned_versions, random_plugin_status, workspace_options
 
 SMOKE_PROJECT = Path(__file__).parent / "smoke_project"
 

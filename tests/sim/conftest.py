@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from kexpose_components.engine import PROJECT_ROOT
+from tests.support.engine import PROJECT_ROOT
 from kexpose_sim.config import SimConfig
 from kexpose_sim.faults import FaultConfig
 from kexpose_sim.server import Simulator

@@ -7,7 +7,7 @@ import sys
 
 import requests
 
-from kexpose_components.engine import PROJECT_ROOT
+from tests.support.engine import PROJECT_ROOT
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pulumi import automation as auto
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 VERSIONS_FILE = PROJECT_ROOT / "scripts" / "versions.env"
 
 #: Settings that keep the CLI off the network: no update check, no plugin downloads, no
