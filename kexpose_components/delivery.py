@@ -53,9 +53,6 @@ class AgentTarget:
     def from_dict(cls, data: Mapping[str, Any]) -> AgentTarget:
         return cls(str(data["host"]), int(data.get("port") or DEFAULT_PORT), str(data.get("user") or DEFAULT_USER))
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"host": self.host, "port": self.port, "user": self.user}
-
     @property
     def key(self) -> str:
         """How this agent is named in state (``core@127.81.23.1:22``)."""

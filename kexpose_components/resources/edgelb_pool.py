@@ -21,7 +21,7 @@ from kexpose_components.errors import KexposeError
 from kexpose_components.progress import announce, report
 from kexpose_components.resources.connection import ClusterInputs, connection_failures, secret_connection
 from kexpose_components.resources.deadline import timeout_seconds
-from kexpose_components.resources.lifecycle import create_or_adopt
+from kexpose_components.resources.lifecycle import create_or_adopt, read_back
 
 #: The properties a refresh hands back as inputs.
 INPUTS = ("connection", "pool", "adopt", "timeout")
@@ -102,10 +102,8 @@ class EdgeLBPoolProvider(ResourceProvider):
         live = inputs.client().get_pool(id_)
         if live is None:
             return ReadResult(None, {})
-        refreshed = {k: props[k] for k in INPUTS if k in props}
-        refreshed["pool"] = {**EDGELB_DEFAULTS.project_live(inputs.pool, live_pool(live)), "name": id_}
-        outputs = {**props, "pool": refreshed["pool"], "live": live_pool(live)}
-        return ReadResult(id_, outputs, refreshed)
+        pool = {**EDGELB_DEFAULTS.project_live(inputs.pool, live_pool(live)), "name": id_}
+        return read_back(id_, props, INPUTS, {"pool": pool}, {"live": live_pool(live)})
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         inputs = EdgeLBPoolInputs.parse(props)

@@ -35,7 +35,7 @@ from kexpose_components.errors import KexposeError
 from kexpose_components.progress import report
 from kexpose_components.resources.connection import ClusterInputs, connection_failures, secret_connection
 from kexpose_components.resources.deadline import timeout_seconds
-from kexpose_components.resources.lifecycle import create_or_adopt
+from kexpose_components.resources.lifecycle import create_or_adopt, read_back
 
 #: The properties a refresh hands back as inputs.
 INPUTS = ("connection", "app", "force", "adopt", "timeout")
@@ -105,10 +105,8 @@ class MarathonAppProvider(ResourceProvider):
         live = inputs.client().get_app(id_)
         if live is None:
             return ReadResult(None, {})
-        refreshed = {k: props[k] for k in INPUTS if k in props}
-        refreshed["app"] = project_live(inputs.app, live_definition(live))
-        outputs = {**props, **self._live_outputs(live), "app": refreshed["app"]}
-        return ReadResult(id_, outputs, refreshed)
+        return read_back(id_, props, INPUTS, {"app": project_live(inputs.app, live_definition(live))},
+                         self._live_outputs(live))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         inputs = MarathonAppInputs.parse(props)
