@@ -24,8 +24,11 @@ bench: setup
 	@$(PY) -m bench
 
 ## The fault matrix in full (make test runs its quick subset), properties, secrets scan, soak.
+## Property tests explore new examples from a fresh seed, printed first and in the summary;
+## `make reliability SEED=<n>` replays a run.
 reliability: setup
-	@KEXPOSE_FULL_RELIABILITY=1 $(PY) -m pytest -m reliability tests/reliability
+	@seed=$(or $(SEED),$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')); echo "hypothesis seed: $$seed"; \
+	KEXPOSE_FULL_RELIABILITY=1 $(PY) -m pytest -m reliability tests/reliability --hypothesis-seed=$$seed
 
 ## Run the simulator in the foreground (for poking at it by hand).
 sim: setup

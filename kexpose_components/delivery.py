@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from kexpose_components.errors import KexposeError
+
 #: what file names and directory components may contain (no '/', spaces, quotes or glob characters)
 SAFE_NAME = re.compile(r"[A-Za-z0-9._+@=,~-]+")
 VALID_USER = re.compile(r"[a-z_][a-z0-9_.-]{0,31}")
@@ -35,7 +37,7 @@ DEFAULT_PORT = 22
 _MISSING = ("not found", "No such file or directory")
 
 
-class DeliveryError(Exception):
+class DeliveryError(KexposeError):
     """Delivering files to an agent failed; the message names the agent and what failed."""
 
 
@@ -50,9 +52,6 @@ class AgentTarget:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AgentTarget:
         return cls(str(data["host"]), int(data.get("port") or DEFAULT_PORT), str(data.get("user") or DEFAULT_USER))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"host": self.host, "port": self.port, "user": self.user}
 
     @property
     def key(self) -> str:

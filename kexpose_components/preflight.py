@@ -153,16 +153,16 @@ def login_problem(settings: StackSettings, error: DcosApiError) -> str:
 
 def run(settings: StackSettings, connection: dict[str, Any], owner: str, adopted: dict[int, bool]) -> list[str]:
     """The preflight's problems (empty when all is well); never raises for what the cluster answers."""
-    session = DcosSession(DcosConnection.from_dict(connection))
-    try:
-        session.request("GET", f"{settings.dcos.marathon_path}/v2/info")
-    except DcosApiError as exc:
-        return [login_problem(settings, exc)]
-    try:
-        live = read_live(session, settings)
-    except DcosApiError as exc:
-        return [f"kexpose:dcos.url: reading the cluster for the preflight failed: {exc} "
-                "(kexpose:preflight: false skips these checks)"]
+    with DcosSession(DcosConnection.from_dict(connection)) as session:
+        try:
+            session.request("GET", f"{settings.dcos.marathon_path}/v2/info")
+        except DcosApiError as exc:
+            return [login_problem(settings, exc)]
+        try:
+            live = read_live(session, settings)
+        except DcosApiError as exc:
+            return [f"kexpose:dcos.url: reading the cluster for the preflight failed: {exc} "
+                    "(kexpose:preflight: false skips these checks)"]
     return problems(settings, live, owner, adopted)
 
 

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 
 from cryptography import x509
 
+from kexpose_components.errors import KexposeError
 
-class ProbeFailed(Exception):
+
+class ProbeFailed(KexposeError):
     def __init__(self, hop: str, message: str):
         self.hop = hop
         super().__init__(f"{hop}: {message}")

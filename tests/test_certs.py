@@ -13,6 +13,7 @@ from cryptography.x509.oid import NameOID
 from cryptography.x509.verification import VerificationError
 
 from kexpose_components import certs
+from tests.support.tls import verify_for_client
 
 DOMAIN = "devkubernetes01.example.com"
 NOW = dt.datetime.now(dt.timezone.utc)
@@ -88,11 +89,11 @@ def test_leaf_never_outlives_its_ca():
 # -- chains verify like a client verifies them ----------------------------------------------------
 def test_chain_verifies_with_cryptography_path_validation(ca, leaf):
     for name in (DOMAIN, "k8s.example.com", "10.0.0.5"):
-        certs.verify_for_client(leaf.cert_pem, leaf.chain_pem, ca.cert_pem, name)
+        verify_for_client(leaf.cert_pem, leaf.chain_pem, ca.cert_pem, name)
     with pytest.raises(VerificationError):
-        certs.verify_for_client(leaf.cert_pem, leaf.chain_pem, ca.cert_pem, "other.example.com")
+        verify_for_client(leaf.cert_pem, leaf.chain_pem, ca.cert_pem, "other.example.com")
     with pytest.raises(VerificationError):
-        certs.verify_for_client(leaf.cert_pem, "", certs.create_ca().cert_pem, DOMAIN)
+        verify_for_client(leaf.cert_pem, "", certs.create_ca().cert_pem, DOMAIN)
 
 
 def _handshake(bundle_path, ca_path, server_hostname: str) -> None:
@@ -123,7 +124,7 @@ def _handshake(bundle_path, ca_path, server_hostname: str) -> None:
 
 def test_bundle_serves_tls_that_ssl_verifies(tmp_path, ca, leaf):
     bundle = tmp_path / "api.pem"
-    bundle.write_text(certs.haproxy_bundle(leaf.cert_pem, leaf.key_pem, leaf.chain_pem, [DOMAIN]))
+    bundle.write_text(certs.validate_bundle(leaf.cert_pem, leaf.key_pem, leaf.chain_pem, [DOMAIN]).bundle_pem)
     ca_file = tmp_path / "ca.pem"
     ca_file.write_text(ca.cert_pem)
     _handshake(bundle, ca_file, DOMAIN)
@@ -137,7 +138,7 @@ def test_bundle_serves_tls_that_ssl_verifies(tmp_path, ca, leaf):
 
 # -- the HAProxy bundle ---------------------------------------------------------------------------
 def test_bundle_order_is_certificate_then_key_then_chain(ca, leaf):
-    bundle = certs.haproxy_bundle(leaf.cert_pem, leaf.key_pem, leaf.chain_pem, [DOMAIN])
+    bundle = certs.validate_bundle(leaf.cert_pem, leaf.key_pem, leaf.chain_pem, [DOMAIN]).bundle_pem
     blocks = certs.pem_blocks(bundle)
     assert [b.label for b in blocks] == ["CERTIFICATE", "PRIVATE KEY", "CERTIFICATE"]
     assert blocks[0].text == leaf.cert_pem
@@ -176,7 +177,7 @@ def test_bundle_keeps_a_multi_level_chain_leaf_to_root():
 # -- what the checks catch ------------------------------------------------------------------------
 def test_key_mismatch_is_detected(leaf, wildcard):
     with pytest.raises(certs.CertificateError) as err:
-        certs.haproxy_bundle(leaf.cert_pem, wildcard.key_pem, leaf.chain_pem, [DOMAIN])
+        certs.validate_bundle(leaf.cert_pem, wildcard.key_pem, leaf.chain_pem, [DOMAIN]).bundle_pem
     message = problems_of(err)["key_pem"]
     assert "does not belong to cert_pem" in message and "PRIVATE KEY" not in str(err.value)
 
@@ -193,7 +194,7 @@ def test_wildcard_san_covers_exactly_one_label(ca):
     star = certs.issue_domain_certificate(ca.cert_pem, ca.key_pem, ["*.example.com"])
     assert certs.covers(star.info, "api.example.com")
     assert not certs.covers(star.info, "a.b.example.com") and not certs.covers(star.info, "example.com")
-    certs.verify_for_client(star.cert_pem, star.chain_pem, ca.cert_pem, "api.example.com")
+    verify_for_client(star.cert_pem, star.chain_pem, ca.cert_pem, "api.example.com")
 
 
 def test_chain_from_another_ca_is_detected(leaf):
@@ -227,7 +228,7 @@ def test_renewal_window(ca):
     assert due.reason.startswith(f"expires {short.info.not_after:%Y-%m-%d}")
     later = certs.renewal_status(short.cert_pem, 5)
     assert not later.due and "in 10 days" in later.reason
-    assert certs.renewal_status(short.not_after_iso, 30).due  # ISO text as stored in state
+    assert certs.renewal_status(short.info.not_after.isoformat(), 30).due  # ISO text as stored in state
     assert certs.renewal_status(short.info.not_after, 30).due
     year = certs.renewal_status(certs.issue_domain_certificate(ca.cert_pem, ca.key_pem, [DOMAIN]).cert_pem)
     assert not year.due and "the 30-day renewal window starts" in year.reason  # default window is 30 days

@@ -7,10 +7,14 @@
 - Idempotent calls (GET, PUT, DELETE) are retried with backoff on 5xx and connection errors, using
   urllib3's Retry; POST is never retried blindly (callers re-read instead).
 - Failures raise :class:`DcosApiError` carrying the service's own message and details.
+- One session per connection per process (:func:`shared_session`): providers reuse its logins and
+  HTTP connections across calls, and a CA bundle is written to one file per process, removed at exit.
 """
 
 from __future__ import annotations
 
+import atexit
+import hashlib
 import os
 import tempfile
 import threading
@@ -23,11 +27,13 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from kexpose_components.errors import KexposeError
+
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 SECRET_FIELDS = ("token", "password", "private_key")
 
 
-class DcosApiError(Exception):
+class DcosApiError(KexposeError):
     """A DC/OS API answered with an error (or could not be reached)."""
 
     def __init__(self, method: str, url: str, status: int | None, message: str, details: Any = None):
@@ -93,31 +99,91 @@ _TOKENS: dict[tuple[str, str | None], str] = {}  # (url, uid) -> token, shared w
 _TOKENS_LOCK = threading.Lock()
 
 
+class _CaFiles:
+    """One file per CA bundle per process: requests verifies against a path, and a provider host
+    serves many calls; the files are removed when the process exits."""
+
+    def __init__(self) -> None:
+        self._paths: dict[str, str] = {}  # sha256 of the bundle -> its file
+        self._lock = threading.Lock()
+        atexit.register(self.remove_all)
+
+    def path(self, bundle: str) -> str:
+        key = hashlib.sha256(bundle.encode()).hexdigest()
+        with self._lock:
+            if key not in self._paths:
+                fd, path = tempfile.mkstemp(prefix="kexpose-ca-", suffix=".pem")
+                with os.fdopen(fd, "w") as fh:
+                    fh.write(bundle)
+                self._paths[key] = path
+            return self._paths[key]
+
+    def remove_all(self) -> None:
+        with self._lock:
+            for path in self._paths.values():
+                try:
+                    os.unlink(path)
+                except FileNotFoundError:
+                    pass
+            self._paths.clear()
+
+
+CA_FILES = _CaFiles()
+
+
 class DcosSession:
+    """Requests to one cluster. Safe to share between threads: each thread gets its own
+    ``requests.Session`` (which is not thread-safe), while logins and the CA file are shared."""
+
     def __init__(self, connection: DcosConnection):
         self.connection = connection
-        self.http = requests.Session()
-        retry = Retry(
-            total=connection.retries, connect=connection.retries, read=connection.retries, status=connection.retries,
-            backoff_factor=connection.backoff, status_forcelist=(500, 502, 503, 504),
-            allowed_methods=IDEMPOTENT, raise_on_status=False, respect_retry_after_header=True,
-        )
-        adapter = HTTPAdapter(max_retries=retry)
-        self.http.mount("http://", adapter)
-        self.http.mount("https://", adapter)
         # Passed on every request: requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE override
         # Session.verify, which would silently swap the cluster's CA for the system bundle.
         self.verify = self._verify_setting()
+        self._local = threading.local()
+        self._opened: list[requests.Session] = []
+        self._lock = threading.Lock()
 
     def _verify_setting(self) -> bool | str:
         if not self.connection.verify:
             return False
         if not self.connection.ca_bundle:
             return True
-        fd, path = tempfile.mkstemp(prefix="kexpose-ca-", suffix=".pem")
-        with os.fdopen(fd, "w") as fh:
-            fh.write(self.connection.ca_bundle)
-        return path
+        return CA_FILES.path(self.connection.ca_bundle)
+
+    @property
+    def http(self) -> requests.Session:
+        """This thread's HTTP session, with retries on idempotent calls."""
+        http = getattr(self._local, "http", None)
+        if http is None:
+            c = self.connection
+            retry = Retry(
+                total=c.retries, connect=c.retries, read=c.retries, status=c.retries,
+                backoff_factor=c.backoff, status_forcelist=(500, 502, 503, 504),
+                allowed_methods=IDEMPOTENT, raise_on_status=False, respect_retry_after_header=True,
+            )
+            http = requests.Session()
+            adapter = HTTPAdapter(max_retries=retry)
+            http.mount("http://", adapter)
+            http.mount("https://", adapter)
+            self._local.http = http
+            with self._lock:
+                self._opened.append(http)
+        return http
+
+    def close(self) -> None:
+        """Close the HTTP connections of every thread (a later request opens new ones)."""
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for http in opened:
+            http.close()
+        self._local = threading.local()
+
+    def __enter__(self) -> DcosSession:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     # -- auth -------------------------------------------------------------------------------------
     def _token(self, fresh: bool = False) -> str | None:
@@ -199,3 +265,26 @@ class DcosSession:
         elif response.text and len(response.text) < 200:
             message = response.text.strip()
         return DcosApiError(method, url, response.status_code, message, details)
+
+
+_SESSIONS: dict[DcosConnection, DcosSession] = {}
+_SESSIONS_LOCK = threading.Lock()
+
+
+def shared_session(connection: DcosConnection) -> DcosSession:
+    """The process's session for ``connection``: a provider host runs many calls (four at once)
+    against the same cluster, and each would otherwise log in and connect again."""
+    with _SESSIONS_LOCK:
+        session = _SESSIONS.get(connection)
+        if session is None:
+            session = _SESSIONS[connection] = DcosSession(connection)
+        return session
+
+
+@atexit.register
+def _close_shared_sessions() -> None:
+    with _SESSIONS_LOCK:
+        sessions = list(_SESSIONS.values())
+        _SESSIONS.clear()
+    for session in sessions:
+        session.close()

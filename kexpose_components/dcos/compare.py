@@ -9,20 +9,10 @@ never diffs against its own read-back, while a label someone added by hand does.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-def _equal(a: Any, b: Any) -> bool:
-    """Numbers by value (Pulumi carries them all as doubles: 6443 == 6443.0), the rest exactly."""
-    if _is_number(a) and _is_number(b):
-        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
-    return a == b
+from kexpose_components.resources.inputs import is_number
 
 
 def _generic(path: str) -> str:
@@ -42,11 +32,11 @@ class Defaults:
 
     def values_match(self, desired: Any, live: Any, path: str = "") -> bool:
         generic = _generic(path)
-        if generic in self.assigned_when_zero and _is_number(desired) and desired == 0:
-            return _is_number(live)
+        if generic in self.assigned_when_zero and is_number(desired) and desired == 0:
+            return is_number(live)
         if isinstance(desired, dict) and isinstance(live, dict):
             if generic in self.exact:
-                return len(desired) == len(live) and all(k in live and _equal(v, live[k]) for k, v in desired.items())
+                return len(desired) == len(live) and all(k in live and v == live[k] for k, v in desired.items())
             for key in set(desired) | set(live):
                 sub = f"{path}.{key}" if path else key
                 if key in desired and key in live:
@@ -58,7 +48,7 @@ class Defaults:
         if isinstance(desired, list) and isinstance(live, list):
             return len(desired) == len(live) and all(
                 self.values_match(d, v, f"{path}.{i}" if path else str(i)) for i, (d, v) in enumerate(zip(desired, live)))
-        return _equal(desired, live)
+        return desired == live  # numbers by value: 6443 == 6443.0
 
     def _is_default(self, path: str, value: Any) -> bool:
         generic = _generic(path)

@@ -13,7 +13,8 @@ from typing import Any, Callable
 
 from kexpose_components.dcos.client import DcosApiError, DcosSession
 from kexpose_components.dcos.compare import Defaults
-from kexpose_components.dcos.marathon import MarathonClient, Poll, whole_numbers
+from kexpose_components.dcos.marathon import MarathonClient, Poll
+from kexpose_components.errors import KexposeError
 
 _REWRITE_REQUEST = {"forwardfor": True, "rewritePath": True, "setHostHeader": True, "xForwardedPort": True,
                     "xForwardedProtoHttpsIfTls": True}
@@ -63,7 +64,7 @@ def live_pool(pool: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in pool.items() if k not in ("packageName", "packageVersion")}
 
 
-class PoolNotReady(Exception):
+class PoolNotReady(KexposeError):
     """A pool did not become ready in time; the message says which check failed."""
 
 
@@ -90,7 +91,7 @@ class EdgeLBClient:
 
     def _write(self, method: str, path: str, pool: dict[str, Any]) -> dict[str, Any]:
         try:
-            return self.session.request(method, self._path(path), json=whole_numbers(pool)).json()
+            return self.session.request(method, self._path(path), json=pool).json()
         except DcosApiError as exc:
             if exc.status is None or exc.status < 500:
                 raise
@@ -147,7 +148,7 @@ class EdgeLBClient:
         if config is None:
             return "haproxy.cfg (lbconfig) is not rendered yet", ""
         haproxy = pool.get("haproxy", {})
-        missing = [f"port {f['bindPort']}" for f in haproxy.get("frontends", []) if f":{int(f['bindPort'])}" not in config]
+        missing = [f"port {f['bindPort']}" for f in haproxy.get("frontends", []) if f":{f['bindPort']}" not in config]
         missing += [f"backend {b['name']}" for b in haproxy.get("backends", []) if b["name"] not in config]
         if missing:
             return f"haproxy.cfg does not carry {', '.join(missing)} yet (reload pending)", ""

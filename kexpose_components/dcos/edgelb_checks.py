@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from kexpose_components.resources.inputs import whole
+
 NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 CERTIFICATE = re.compile(r"(^\$AUTOCERT$|^(\$ENVFILE|\$SECRETS)/[a-zA-Z0-9_-]+$)")
 PROTOCOLS = ("HTTP", "HTTPS", "TCP", "TLS")
@@ -14,7 +16,7 @@ Failure = tuple[str, str]
 
 
 def _port(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and float(v).is_integer() and 0 <= v <= 65535
+    return whole(v) is not None and 0 <= v <= 65535
 
 
 def check_pool(pool: Any, field: str = "pool") -> list[Failure]:

@@ -1,5 +1,8 @@
 """Marathon v2: the calls kexpose makes, deployment waits, and what Marathon fills in on
-read-back (the table the drift-aware comparison in ``compare`` needs)."""
+read-back (the table the drift-aware comparison in ``compare`` needs).
+
+Definitions are sent as given: the resources normalise what the engine hands them (whole numbers
+back to JSON integers, which Marathon's integer fields want) before they reach this client."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from typing import Any, Callable
 
 from kexpose_components.dcos.client import DcosApiError, DcosSession
 from kexpose_components.dcos.compare import Defaults
+from kexpose_components.errors import KexposeError
 
 #: Marathon's read-back behaviour, as the comparison needs it.
 MARATHON_DEFAULTS = Defaults(
@@ -53,18 +57,6 @@ def project_live(desired: dict[str, Any], live: dict[str, Any]) -> dict[str, Any
     return MARATHON_DEFAULTS.project_live(desired, live)
 
 
-def whole_numbers(value: Any) -> Any:
-    """Integral floats back to ints (Pulumi carries all numbers as doubles; Marathon's integer
-    fields such as ``instances`` and ports want JSON integers)."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {k: whole_numbers(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [whole_numbers(v) for v in value]
-    return value
-
-
 def live_definition(app: dict[str, Any]) -> dict[str, Any]:
     """A live app without the fields only the server writes."""
     return {k: v for k, v in app.items() if k not in MARATHON_DEFAULTS.server_fields or k == "id"}
@@ -79,7 +71,7 @@ class AppLocked(DcosApiError):
         return [d["id"] for d in deployments]
 
 
-class DeploymentTimeout(Exception):
+class DeploymentTimeout(KexposeError):
     """A deployment did not finish in time; the message names it and the app's last failure."""
 
 
@@ -119,7 +111,7 @@ class MarathonClient:
             params["force"] = "true"
         try:
             response = self.session.request("PUT", self._path(f"/v2/apps{definition['id']}"), expect=(200, 201),
-                                            params=params, json=whole_numbers(definition))
+                                            params=params, json=definition)
         except DcosApiError as exc:
             if exc.status == 409:
                 raise AppLocked(exc.method, exc.url, exc.status, exc.message, exc.details) from None

@@ -5,7 +5,9 @@ fails with a fix instead of a 422 halfway through an `up`."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Callable
+
+from kexpose_components.resources.inputs import is_number, whole
 
 SEGMENT = re.compile(r"^(([a-z0-9]|[a-z0-9][a-z0-9\-]*[a-z0-9])\.)*([a-z0-9]|[a-z0-9][a-z0-9\-]*[a-z0-9])$")
 PORT_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -19,15 +21,6 @@ def canonical_app_id(raw: str) -> str:
     return "/" + "/".join(p for p in raw.split("/") if p)
 
 
-def _number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-def _whole(v: Any) -> bool:
-    """Pulumi carries every number as a double, so 6443 may arrive as 6443.0."""
-    return _number(v) and float(v).is_integer()
-
-
 def check_app(app: Any, field: str = "app") -> list[Failure]:
     if not isinstance(app, dict):
         return [(field, 'must be a Marathon app definition (an object), e.g. {"id": "/kubectl-proxy", "cmd": "..."}')]
@@ -37,15 +30,16 @@ def check_app(app: Any, field: str = "app") -> list[Failure]:
         failures.append((field, "needs one of 'cmd', 'args' or 'container' (Marathon refuses an app with none)"))
     for key, minimum, example in (("instances", 0, "1"), ("cpus", 0.001, "0.1"), ("mem", 0, "128"), ("disk", 0, "0")):
         value = app.get(key)
-        if value is not None and (not _number(value) or value < minimum or (key == "instances" and not _whole(value))):
+        if value is not None and (not is_number(value) or value < minimum or (key == "instances" and whole(value) is None)):
             failures.append((f"{field}.{key}", f"must be a number >= {minimum}, e.g. {example}"))
-    failures += _check_labels(app.get("labels"), f"{field}.labels")
     failures += _check_ports(app, field)
     failures += _check_roles(app.get("acceptedResourceRoles"), f"{field}.acceptedResourceRoles")
-    failures += _check_constraints(app.get("constraints"), f"{field}.constraints")
-    failures += _check_container(app.get("container"), f"{field}.container")
-    failures += _check_networks(app.get("networks"), f"{field}.networks")
+    for key, kind, hint, check in _PARTS:
+        value = app.get(key)
+        if value is not None:
+            failures += check(value, f"{field}.{key}") if isinstance(value, kind) else [(f"{field}.{key}", hint)]
     failures += _check_types(app, field)
+    failures += _check_non_empty(app, field)
     return failures
 
 
@@ -54,6 +48,11 @@ def _check_types(app: dict, field: str) -> list[Failure]:
     failures: list[Failure] = []
     if "cmd" in app and not isinstance(app["cmd"], str):
         failures.append((f"{field}.cmd", 'must be a string: a shell command line, e.g. "tail -F /dev/null"'))
+    elif app.get("cmd") == "":
+        failures.append((f"{field}.cmd", 'must not be empty: a shell command line, e.g. "tail -F /dev/null" '
+                                         "(or leave cmd out and give args)"))
+    elif app.get("cmd") and app.get("args"):
+        failures.append((field, "takes 'cmd' or 'args', not both (Marathon refuses an app with both)"))
     args = app.get("args")
     if args is not None and (not isinstance(args, list) or not all(isinstance(a, str) for a in args)):
         failures.append((f"{field}.args", 'must be a list of strings, e.g. ["sse", "--group", "external"]'))
@@ -62,11 +61,30 @@ def _check_types(app: dict, field: str) -> list[Failure]:
     return failures
 
 
-def _check_networks(networks: Any, field: str) -> list[Failure]:
-    if networks is None:
+def _check_non_empty(app: dict, field: str) -> list[Failure]:
+    """The other strings Marathon's RAML gives ``minLength: 1`` (id, cmd and docker.image have their
+    own checks): an empty one is a 422 ``error.minLength`` halfway through an `up`."""
+    container = app.get("container") if isinstance(app.get("container"), dict) else {}
+    places = [(f"{field}.role", app.get("role"), '"slave_public"')]
+    places += _items(app.get("networks"), f"{field}.networks", "name", '"dcos"')
+    places += _items(app.get("fetch"), f"{field}.fetch", "uri", '"https://downloads.example.com/app.tgz"')
+    places += _items(container.get("volumes"), f"{field}.container.volumes", "secret", '"tls-key"')
+    secrets = app.get("secrets")
+    if isinstance(secrets, dict):
+        places += [(f"{field}.secrets.{name}.source", s.get("source"), '"kexpose/tls-key"')
+                   for name, s in secrets.items() if isinstance(s, dict)]
+    return [(where, f"must be a non-empty string, e.g. {example}") for where, value, example in places
+            if value is not None and (not isinstance(value, str) or not value)]
+
+
+def _items(items: Any, where: str, key: str, example: str) -> list[tuple[str, Any, str]]:
+    """``(field, value, example)`` of ``key`` in each object of a list (other shapes are checked elsewhere)."""
+    if not isinstance(items, list):
         return []
-    if not isinstance(networks, list):
-        return [(field, 'must be a list, e.g. [{"mode": "host"}]')]
+    return [(f"{where}[{i}].{key}", item.get(key), example) for i, item in enumerate(items) if isinstance(item, dict)]
+
+
+def _check_networks(networks: list, field: str) -> list[Failure]:
     return [(f"{field}[{i}].mode", 'must be "host", "container" or "container/bridge"')
             for i, n in enumerate(networks)
             if not isinstance(n, dict) or n.get("mode", "container") not in ("host", "container", "container/bridge")]
@@ -85,11 +103,7 @@ def _check_id(app_id: Any, field: str) -> list[Failure]:
     return []
 
 
-def _check_labels(labels: Any, field: str) -> list[Failure]:
-    if labels is None:
-        return []
-    if not isinstance(labels, dict):
-        return [(field, 'must be an object of strings, e.g. {"HAPROXY_GROUP": "external"}')]
+def _check_labels(labels: dict, field: str) -> list[Failure]:
     return [(f"{field}.{k}", f'must be a string (quote it: "{v}")') for k, v in labels.items() if not isinstance(v, str)]
 
 
@@ -108,7 +122,7 @@ def _check_ports(app: dict, field: str) -> list[Failure]:
             failures.append((where, 'must be an object, e.g. {"port": 6443, "protocol": "tcp"}'))
             continue
         port = pd.get("port", 0)
-        if not _whole(port) or not 0 <= port <= 65535:
+        if whole(port) is None or not 0 <= port <= 65535:
             failures.append((f"{where}.port", "must be a whole number from 0 to 65535 (0 lets Marathon pick), e.g. 6443"))
         elif port and port in seen_ports:
             failures.append((f"{where}.port", f"port {port} is listed twice"))
@@ -137,11 +151,7 @@ def _check_roles(roles: Any, field: str) -> list[Failure]:
     return []
 
 
-def _check_constraints(constraints: Any, field: str) -> list[Failure]:
-    if constraints is None:
-        return []
-    if not isinstance(constraints, list):
-        return [(field, 'must be a list of [field, OPERATOR(, value)], e.g. [["hostname", "UNIQUE"]]')]
+def _check_constraints(constraints: list, field: str) -> list[Failure]:
     failures = []
     for i, c in enumerate(constraints):
         where = f"{field}[{i}]"
@@ -165,11 +175,7 @@ def _check_constraints(constraints: Any, field: str) -> list[Failure]:
     return failures
 
 
-def _check_container(container: Any, field: str) -> list[Failure]:
-    if container is None:
-        return []
-    if not isinstance(container, dict):
-        return [(field, 'must be an object, e.g. {"type": "MESOS", "docker": {"image": "haproxy:2.8"}}')]
+def _check_container(container: dict, field: str) -> list[Failure]:
     failures = []
     if container.get("type", "DOCKER") not in ("DOCKER", "MESOS"):
         failures.append((f"{field}.type", 'must be "MESOS" or "DOCKER"'))
@@ -193,3 +199,15 @@ def _check_container(container: Any, field: str) -> list[Failure]:
         if v.get("mode") not in ("RO", "RW"):
             failures.append((f"{where}.mode", 'must be "RO" or "RW"'))
     return failures
+
+
+#: Optional parts of an app checked as a whole: absent is fine, the wrong JSON type is one failure
+#: with a right example, otherwise the part's own check runs.
+_PARTS: tuple[tuple[str, type, str, Callable[[Any, str], list[Failure]]], ...] = (
+    ("labels", dict, 'must be an object of strings, e.g. {"HAPROXY_GROUP": "external"}', _check_labels),
+    ("constraints", list, 'must be a list of [field, OPERATOR(, value)], e.g. [["hostname", "UNIQUE"]]',
+     _check_constraints),
+    ("container", dict, 'must be an object, e.g. {"type": "MESOS", "docker": {"image": "haproxy:2.8"}}',
+     _check_container),
+    ("networks", list, 'must be a list, e.g. [{"mode": "host"}]', _check_networks),
+)

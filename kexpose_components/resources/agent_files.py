@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import pulumi
@@ -37,42 +38,60 @@ from kexpose_components.delivery import (
     normalize_directory,
     sha256_hex,
 )
+from kexpose_components.errors import KexposeError
 from kexpose_components.progress import announce, report
-from kexpose_components.resources.unknowns import contains_unknown
+from kexpose_components.resources.inputs import Inputs, is_unknown, whole
 
 INPUTS = ("agents", "ssh_private_key", "known_hosts", "directory", "files", "mode")
 DEFAULT_MODE = "0644"
 
 
-class AgentFilesError(Exception):
+class AgentFilesError(KexposeError):
     """Delivering the files failed; the message names the agent(s) and what failed."""
-
 
 
 def _mode(value: Any) -> str | None:
     """'0644' for 0o644 (420), '644', '0644' or '0o644'; None if it is not a permission mode
     (setuid/setgid/sticky bits make no sense for delivered files, and rejecting them catches a
     decimal 644 written where 0o644 was meant)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        n = int(value) if float(value).is_integer() else -1
-    elif isinstance(value, str) and value.strip().removeprefix("0o") and \
-            all(c in "01234567" for c in value.strip().removeprefix("0o")):
-        n = int(value.strip().removeprefix("0o"), 8)
+    if isinstance(value, str):
+        digits = value.strip().removeprefix("0o")
+        n = int(digits, 8) if digits and all(c in "01234567" for c in digits) else None
     else:
-        return None
-    return f"{n:04o}" if 0 <= n <= 0o777 else None
+        n = whole(value)
+    return f"{n:04o}" if n is not None and 0 <= n <= 0o777 else None
 
 
-def _targets(props: dict[str, Any]) -> list[AgentTarget]:
-    return [AgentTarget.from_dict(a) for a in props.get("agents") or []]
+@dataclass(frozen=True)
+class AgentFilesInputs(Inputs):
+    """An AgentFiles' properties; ``hashes`` is what was last delivered or read back (an output)."""
 
+    agents: Any = None
+    ssh_private_key: Any = None
+    known_hosts: Any = None
+    directory: Any = None
+    files: Any = None
+    mode: Any = DEFAULT_MODE
+    hashes: dict | None = None
 
-def _desired(props: dict[str, Any]) -> dict[str, dict[str, str]]:
-    """agent key -> file name -> SHA-256 of what should be there."""
-    files = {n: sha256_hex(c) for n, c in (props.get("files") or {}).items()}
-    return {t.key: dict(files) for t in _targets(props)}
+    @property
+    def targets(self) -> list[AgentTarget]:
+        return [AgentTarget.from_dict(a) for a in self.agents or []]
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(self.files or {})
+
+    def desired(self) -> dict[str, dict[str, str]]:
+        """agent key -> file name -> SHA-256 of what should be there."""
+        files = {n: sha256_hex(c) for n, c in (self.files or {}).items()}
+        return {t.key: dict(files) for t in self.targets}
+
+    def ssh(self) -> SshDelivery:
+        try:
+            return SshDelivery(self.ssh_private_key, self.known_hosts)
+        except DeliveryError as exc:
+            raise AgentFilesError(str(exc)) from None
 
 
 def _each(targets: list[AgentTarget], action: str, fn: Callable[[AgentTarget], Any]) -> dict[str, Any]:
@@ -92,135 +111,132 @@ def _each(targets: list[AgentTarget], action: str, fn: Callable[[AgentTarget], A
     return results
 
 
+def _check_agents(agents: Any, failures: list[CheckFailure]) -> list[dict[str, Any]] | None:
+    """The agents with defaults filled in, or None (and failures naming each field) when wrong."""
+    if not isinstance(agents, list) or not agents:
+        failures.append(CheckFailure("agents", "needs at least one agent, e.g. [{'host': '10.0.4.7'}] "
+                                               "(port defaults to 22, user to core)"))
+        return None
+    normalized, before = [], len(failures)
+    for i, agent in enumerate(agents):
+        if not isinstance(agent, dict):
+            failures.append(CheckFailure(f"agents[{i}]", "must be a mapping {host, port, user}"))
+            continue
+        host = agent.get("host")
+        port = DEFAULT_PORT if agent.get("port") is None else agent["port"]
+        user = DEFAULT_USER if agent.get("user") is None else agent["user"]
+        if not isinstance(host, str) or not host.strip() or any(c in host for c in " /@"):
+            failures.append(CheckFailure(f"agents[{i}].host", f"must be an agent's address or host name (got {host!r})"))
+        if whole(port) is None or not 1 <= port <= 65535:
+            failures.append(CheckFailure(f"agents[{i}].port", f"must be a TCP port 1-65535 (got {port!r})"))
+        if not isinstance(user, str) or not VALID_USER.fullmatch(user):
+            failures.append(CheckFailure(f"agents[{i}].user", f"must be a user name, e.g. core (got {user!r})"))
+        if len(failures) == before:
+            normalized.append({"host": host.strip(), "port": port, "user": user})
+    keys = [AgentTarget.from_dict(a).key for a in normalized]
+    dupes = sorted({k for k in keys if keys.count(k) > 1})
+    if dupes:
+        failures.append(CheckFailure("agents", f"lists {', '.join(dupes)} more than once"))
+    return normalized if len(failures) == before else None
+
+
+def _check_files(files: Any, failures: list[CheckFailure]) -> None:
+    # Reported against the resource, the field named in the text: files is secret, and a failure
+    # on a secret property makes the engine print the property's value.
+    if not isinstance(files, dict):
+        failures.append(CheckFailure("", "files must be a mapping of file name -> content"))
+        return
+    for name, content in files.items():
+        problem = check_name(name)
+        if problem:
+            failures.append(CheckFailure("", f"files[{name!r}]: {problem}"))
+        elif not is_unknown(content) and not isinstance(content, str):
+            failures.append(CheckFailure("", f"files[{name!r}]: content must be text"))
+
+
 class AgentFilesProvider(ResourceProvider):
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        new = AgentFilesInputs.parse(news)
         failures: list[CheckFailure] = []
         out = dict(news)
-        agents = news.get("agents")
-        if not contains_unknown(agents):
-            if not isinstance(agents, list) or not agents:
-                failures.append(CheckFailure("agents", "needs at least one agent, e.g. [{'host': '10.0.4.7'}] "
-                                                       "(port defaults to 22, user to core)"))
-            else:
-                normalized = []
-                for i, agent in enumerate(agents):
-                    if not isinstance(agent, dict):
-                        failures.append(CheckFailure(f"agents[{i}]", "must be a mapping {host, port, user}"))
-                        continue
-                    host, port, user = agent.get("host"), agent.get("port", DEFAULT_PORT), agent.get("user", DEFAULT_USER)
-                    if not isinstance(host, str) or not host.strip() or any(c in host for c in " /@"):
-                        failures.append(CheckFailure(f"agents[{i}].host", f"must be an agent's address or host name (got {host!r})"))
-                    if port is None:
-                        port = DEFAULT_PORT
-                    if isinstance(port, bool) or not isinstance(port, (int, float)) or not float(port).is_integer() \
-                            or not 1 <= int(port) <= 65535:
-                        failures.append(CheckFailure(f"agents[{i}].port", f"must be a TCP port 1-65535 (got {port!r})"))
-                    if user is None:
-                        user = DEFAULT_USER
-                    if not isinstance(user, str) or not VALID_USER.fullmatch(user):
-                        failures.append(CheckFailure(f"agents[{i}].user", f"must be a user name, e.g. core (got {user!r})"))
-                    if not failures:
-                        normalized.append({"host": host.strip(), "port": int(port), "user": user})
-                keys = [AgentTarget.from_dict(a).key for a in normalized]
-                dupes = sorted({k for k in keys if keys.count(k) > 1})
-                if dupes:
-                    failures.append(CheckFailure("agents", f"lists {', '.join(dupes)} more than once"))
-                if not failures:
-                    out["agents"] = normalized
-        key = news.get("ssh_private_key")
-        if not contains_unknown(key) and (not isinstance(key, str) or "PRIVATE KEY" not in key):
+        if new.known("agents"):
+            agents = _check_agents(new.agents, failures)
+            if agents is not None:
+                out["agents"] = agents
+        if new.known("ssh_private_key") and (not isinstance(new.ssh_private_key, str)
+                                             or "PRIVATE KEY" not in new.ssh_private_key):
             # Reported against the resource, field named in the text: a failure on a secret property
             # makes the engine print the property's value.
             failures.append(CheckFailure("", "ssh_private_key must be an SSH private key (PEM or OpenSSH format, "
-                                                            "'-----BEGIN … PRIVATE KEY-----')"))
-        known_hosts = news.get("known_hosts")
-        if not contains_unknown(known_hosts) and (not isinstance(known_hosts, str) or not known_hosts.strip()):
+                                             "'-----BEGIN … PRIVATE KEY-----')"))
+        if new.known("known_hosts") and (not isinstance(new.known_hosts, str) or not new.known_hosts.strip()):
             failures.append(CheckFailure("known_hosts", "is required: known_hosts lines for the agents "
                                                         "('<host> <key type> <key>'); host keys are always verified"))
-        directory = news.get("directory")
-        if not contains_unknown(directory):
-            problem = check_directory(directory)
+        if new.known("directory"):
+            problem = check_directory(new.directory)
             if problem:
                 failures.append(CheckFailure("directory", problem))
             else:
-                out["directory"] = normalize_directory(directory)
-        files = news.get("files")
-        if not isinstance(files, dict) and not contains_unknown(files):
-            failures.append(CheckFailure("", "files must be a mapping of file name -> content"))
-        elif isinstance(files, dict):
-            for name, content in files.items():
-                problem = check_name(name)
-                if problem:
-                    failures.append(CheckFailure("", f"files[{name!r}]: {problem}"))
-                elif not contains_unknown(content) and not isinstance(content, str):
-                    failures.append(CheckFailure("", f"files[{name!r}]: content must be text"))
-        mode = news.get("mode", DEFAULT_MODE)
-        if not contains_unknown(mode):
-            normalized_mode = _mode(DEFAULT_MODE if mode is None else mode)
-            if normalized_mode is None:
-                failures.append(CheckFailure("mode", f"must be a permission mode up to 0o777, e.g. 0o600 or '0644' (got {mode!r})"))
+                out["directory"] = normalize_directory(new.directory)
+        if isinstance(new.files, dict) or new.known("files"):
+            _check_files(new.files, failures)
+        if new.known("mode"):
+            mode = _mode(new.mode)
+            if mode is None:
+                failures.append(CheckFailure("mode", f"must be a permission mode up to 0o777, e.g. 0o600 or '0644' (got {new.mode!r})"))
             else:
-                out["mode"] = normalized_mode
+                out["mode"] = mode
         return CheckResult(out, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        if any(contains_unknown(news.get(k)) for k in INPUTS):
+        old, new = AgentFilesInputs.parse(olds), AgentFilesInputs.parse(news)
+        if not new.known(*INPUTS):
             return DiffResult(changes=True, replaces=[])
-        desired, live = _desired(news), olds.get("hashes") or {}
-        delivered = _desired(olds)
+        desired, live, delivered = new.desired(), old.hashes or {}, old.desired()
         for key, files in sorted(live.items()):
             drifted = sorted(n for n in delivered.get(key, {}) if files.get(n) != delivered[key][n])
             if drifted:
-                announce(f"{', '.join(drifted)} on {key}:{olds.get('directory')} changed on the agent since it was "
+                announce(f"{', '.join(drifted)} on {key}:{old.directory} changed on the agent since it was "
                          "delivered (or is missing); up restores it")
-        settings = any(olds.get(k) != news.get(k) for k in ("ssh_private_key", "known_hosts", "directory", "mode", "agents"))
-        return DiffResult(changes=desired != live or settings, replaces=[])
+        settings = ("ssh_private_key", "known_hosts", "directory", "mode", "agents")
+        return DiffResult(changes=desired != live or old.props(*settings) != new.props(*settings), replaces=[])
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        hashes = self._deliver(props, olds=None)
+        hashes = self._deliver(AgentFilesInputs.parse(props), old=None)
         return CreateResult(uuid.uuid4().hex, {**props, "hashes": hashes})
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        return UpdateResult({**news, "hashes": self._deliver(news, olds)})
+        return UpdateResult({**news, "hashes": self._deliver(AgentFilesInputs.parse(news), AgentFilesInputs.parse(olds))})
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        names = sorted(props.get("files") or {})
-        directory = props["directory"]
-        with self._ssh(props) as ssh:
-            report(f"reading {len(names)} file(s) in {directory} back from {len(_targets(props))} agent(s)")
-            live = _each(_targets(props), f"reading the files in {directory} back",
-                         lambda t: ssh.hashes(t, directory, names))
-        inputs = {k: props[k] for k in INPUTS if k in props}
-        return ReadResult(id_, {**props, "hashes": live}, inputs)
+        inputs = AgentFilesInputs.parse(props)
+        with inputs.ssh() as ssh:
+            report(f"reading {len(inputs.names)} file(s) in {inputs.directory} back from {len(inputs.targets)} agent(s)")
+            live = _each(inputs.targets, f"reading the files in {inputs.directory} back",
+                         lambda t: ssh.hashes(t, inputs.directory, inputs.names))
+        refreshed = {k: props[k] for k in INPUTS if k in props}
+        return ReadResult(id_, {**props, "hashes": live}, refreshed)
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        names = sorted(props.get("files") or {})
-        directory = props["directory"]
-        with self._ssh(props) as ssh:
-            _each(_targets(props), f"removing the files from {directory}", lambda t: ssh.remove(t, directory, names))
+        inputs = AgentFilesInputs.parse(props)
+        with inputs.ssh() as ssh:
+            _each(inputs.targets, f"removing the files from {inputs.directory}",
+                  lambda t: ssh.remove(t, inputs.directory, inputs.names))
 
     # -- helpers --------------------------------------------------------------------------------
-    @staticmethod
-    def _ssh(props: dict[str, Any]) -> SshDelivery:
-        try:
-            return SshDelivery(props["ssh_private_key"], props["known_hosts"])
-        except DeliveryError as exc:
-            raise AgentFilesError(str(exc)) from None
-
-    def _deliver(self, news: dict[str, Any], olds: dict[str, Any] | None) -> dict[str, dict[str, str]]:
-        """Make every agent in ``news`` hold exactly the new files (uploading only what differs),
+    def _deliver(self, new: AgentFilesInputs, old: AgentFilesInputs | None) -> dict[str, dict[str, str]]:
+        """Make every agent in ``new`` hold exactly the new files (uploading only what differs),
         and take the old files off agents and directories that are no longer in the set."""
-        files: dict[str, str] = news.get("files") or {}
-        directory, mode = news["directory"], int(news.get("mode") or DEFAULT_MODE, 8)
+        files: dict[str, str] = new.files or {}
+        directory, mode = new.directory, int(new.mode, 8)
         wanted = {n: sha256_hex(c) for n, c in files.items()}
-        old_targets = {t.key: t for t in _targets(olds)} if olds else {}
-        old_names = sorted((olds or {}).get("files") or {})
-        old_dir = (olds or {}).get("directory", directory)
-        mode_changed = olds is not None and olds.get("mode") != news.get("mode")
-        new_targets = _targets(news)
-        new_keys = {t.key for t in new_targets}
+        old_targets = {t.key: t for t in old.targets} if old else {}
+        old_names = old.names if old else []
+        old_dir = old.directory if old and old.directory else directory
+        mode_changed = old is not None and old.mode != new.mode
+        new_keys = {t.key for t in new.targets}
 
-        with self._ssh(news) as ssh:
+        with new.ssh() as ssh:
             def sync(target: AgentTarget) -> dict[str, str]:
                 live = ssh.hashes(target, directory, sorted(files))
                 upload = {n: c for n, c in files.items() if mode_changed or live.get(n) != wanted[n]}
@@ -233,7 +249,7 @@ class AgentFilesProvider(ResourceProvider):
                     ssh.remove(target, old_dir, old_names)
                 return dict(wanted)
 
-            hashes = _each(new_targets, f"delivering {len(files)} file(s) to {directory}", sync)
+            hashes = _each(new.targets, f"delivering {len(files)} file(s) to {directory}", sync)
 
             dropped = [t for k, t in old_targets.items() if k not in new_keys]
             if dropped and old_names:

@@ -7,36 +7,53 @@ It runs when it is created and whenever what it checks changes (endpoint, expect
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
 
+from kexpose_components.errors import KexposeError
 from kexpose_components.probe import ProbeFailed, probe
+from kexpose_components.resources.inputs import Inputs
 
-INPUTS = ("host", "port", "server_name", "ca_pem", "revision", "wait")
-
-
-class ExposureProbeError(Exception):
+class ExposureProbeError(KexposeError):
     """The exposure does not work; the message names the hop."""
+
+
+@dataclass(frozen=True)
+class ProbeInputs(Inputs):
+    """What an ExposureProbe checks: ``https://<server_name>:<port>`` reached at ``host``."""
+
+    host: str = ""
+    port: int = 0
+    server_name: str = ""
+    ca_pem: str = ""
+    revision: str = ""
+    wait: float = 60.0
+
+    @property
+    def id(self) -> str:
+        return f"{self.host}:{self.port}/{self.server_name}"
 
 
 class ExposureProbeProvider(ResourceProvider):
     def _run(self, props: dict[str, Any]) -> dict[str, Any]:
+        inputs = ProbeInputs.parse(props)
         try:
-            result = probe(props["host"], int(props["port"]), props["server_name"], props.get("ca_pem") or None,
-                           float(props.get("wait") or 60))
+            result = probe(inputs.host, inputs.port, inputs.server_name, inputs.ca_pem or None, inputs.wait or 60.0)
         except ProbeFailed as exc:
-            raise ExposureProbeError(f"exposure check of https://{props['server_name']}:{int(props['port'])} "
-                                     f"(via {props['host']}) failed at {exc}") from None
+            raise ExposureProbeError(f"exposure check of https://{inputs.server_name}:{inputs.port} "
+                                     f"(via {inputs.host}) failed at {exc}") from None
         return {**props, "latency_ms": result.latency_ms, "verified": result.verified,
                 "not_after": result.not_after, "subject": result.subject}
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        return DiffResult(changes=any(olds.get(k) != news.get(k) for k in INPUTS), replaces=[])
+        old, new = ProbeInputs.parse(olds), ProbeInputs.parse(news)
+        return DiffResult(changes=old != new, replaces=[])
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        return CreateResult(f"{props['host']}:{int(props['port'])}/{props['server_name']}", self._run(props))
+        return CreateResult(ProbeInputs.parse(props).id, self._run(props))
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         return UpdateResult(self._run(news))

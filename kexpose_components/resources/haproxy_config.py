@@ -15,20 +15,17 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
 
-from kexpose_components.resources.unknowns import contains_unknown
+from kexpose_components import certs
 from kexpose_components.haproxy.model import HaproxyModel, HaproxyRejected, Route, check_config, config_hash, model_problems
 from kexpose_components.timeouts import Timeouts
+from kexpose_components.resources.inputs import Inputs
 
 
 def model_from_dict(data: dict[str, Any]) -> HaproxyModel:
-    """The model from resource inputs (numbers arrive as floats; lists as lists)."""
+    """The model from its (parsed) resource input: lists back to tuples, nested types rebuilt."""
     routes = tuple(Route(**{**r, "domains": tuple(r.get("domains") or ())}) for r in data.get("routes") or ())
     fields = {f.name for f in dataclasses.fields(HaproxyModel)}
     values = {k: v for k, v in data.items() if k in fields and k not in ("routes", "timeouts", "certificates")}
-    if "port" in values:
-        values["port"] = int(values["port"])
-    if "maxconn" in values:
-        values["maxconn"] = int(values["maxconn"])
     return HaproxyModel(**values, routes=routes, certificates=tuple(data.get("certificates") or ()),
                         timeouts=Timeouts(**(data.get("timeouts") or {})))
 
@@ -37,10 +34,17 @@ def model_to_dict(model: HaproxyModel) -> dict[str, Any]:
     return dataclasses.asdict(model)
 
 
+@dataclasses.dataclass(frozen=True)
+class HaproxyConfigInputs(Inputs):
+    """A HaproxyConfig's properties: the model (as a dict), the referenced files, extra config."""
+
+    model: Any = None
+    files: Any = None
+    extra: str = ""
+
+
 def _placeholders(model: HaproxyModel) -> dict[str, str]:
     """Stand-ins for files whose contents are unknown yet (first preview)."""
-    from kexpose_components import certs
-
     pair = certs.self_signed_wildcard(validity_days=1)
     out = {name: pair.cert_pem + pair.key_pem for name in model.certificates}
     out.update({r.ca_file: pair.cert_pem for r in model.routes if r.ca_file})
@@ -49,32 +53,30 @@ def _placeholders(model: HaproxyModel) -> dict[str, str]:
 
 class HaproxyConfigProvider(ResourceProvider):
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        new = HaproxyConfigInputs.parse(news)
         try:
-            model = model_from_dict(news["model"])
-        except (TypeError, ValueError, KeyError) as exc:
+            model = model_from_dict(new.model)
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
             return CheckResult(news, [CheckFailure("model", f"is not a valid HAProxy model: {exc}")])
         failures = [CheckFailure(f"model.{f}", reason) for f, reason in model_problems(model)]
         if failures:
             return CheckResult(news, failures)
-        files = news.get("files")
-        known = isinstance(files, dict) and not contains_unknown(files)
         stand_ins = _placeholders(model)
-        if known:
-            stand_ins.update(files)
+        if isinstance(new.files, dict) and new.known("files"):
+            stand_ins.update(new.files)
         try:
-            check_config(model, stand_ins, news.get("extra") or "")
+            check_config(model, stand_ins, new.extra)
         except HaproxyRejected as exc:
             failures.append(CheckFailure("model", f"haproxy -c rejects the configuration: {exc}"))
         return CheckResult(news, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changed = [k for k in ("model", "files", "extra") if olds.get(k) != news.get(k)]
-        return DiffResult(changes=bool(changed), replaces=[])
+        return DiffResult(changes=HaproxyConfigInputs.parse(olds) != HaproxyConfigInputs.parse(news), replaces=[])
 
     def _outputs(self, props: dict[str, Any]) -> dict[str, Any]:
-        model = model_from_dict(props["model"])
-        config = check_config(model, props["files"], props.get("extra") or "")
-        return {**props, "config": config, "sha256": config_hash(config, props["files"])}
+        inputs = HaproxyConfigInputs.parse(props)
+        config = check_config(model_from_dict(inputs.model), inputs.files, inputs.extra)
+        return {**props, "config": config, "sha256": config_hash(config, inputs.files)}
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         outs = self._outputs(props)

@@ -7,6 +7,7 @@ a rotated CA shows as drift and the HAProxy backends that trust it are updated b
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -14,28 +15,41 @@ from cryptography import x509
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
 
 from kexpose_components import naming
-from kexpose_components.dcos.client import DcosConnection, DcosSession
 from kexpose_components.dcos.mesos import task_file
-from kexpose_components.resources.connection import secret_connection
+from kexpose_components.errors import KexposeError
+from kexpose_components.resources.connection import secret_connection, session
+from kexpose_components.resources.inputs import Inputs
+
+
+class KubernetesCAError(KexposeError):
+    """The service's CA could not be read; the message names the task and file."""
+
+
+@dataclass(frozen=True)
+class KubernetesCAInputs(Inputs):
+    """Which service's CA to fetch, and how to reach its cluster."""
+
+    connection: Any = None
+    service: str = ""
 
 
 def _fetch(props: dict[str, Any]) -> dict[str, Any]:
-    session = DcosSession(DcosConnection.from_dict(props["connection"]))
-    pem = task_file(session, naming.control_plane_task(props["service"]), "ca-crt.pem")
+    inputs = KubernetesCAInputs.parse(props)
+    task = naming.control_plane_task(inputs.service)
+    pem = task_file(session(inputs.connection), task, "ca-crt.pem")
     try:
         x509.load_pem_x509_certificates(pem.encode())
     except ValueError:
-        raise ValueError(f"ca-crt.pem of {naming.control_plane_task(props['service'])} is not a PEM certificate") from None
+        raise KubernetesCAError(f"ca-crt.pem of {task} is not a PEM certificate") from None
     return {**props, "ca_pem": pem}
 
 
 class KubernetesCAProvider(ResourceProvider):
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        return DiffResult(changes=olds.get("service") != news.get("service") or olds.get("connection") != news.get("connection"),
-                          replaces=[])
+        return DiffResult(changes=KubernetesCAInputs.parse(olds) != KubernetesCAInputs.parse(news), replaces=[])
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        return CreateResult(naming.service_name(props["service"]), _fetch(props))
+        return CreateResult(naming.service_name(KubernetesCAInputs.parse(props).service), _fetch(props))
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         return UpdateResult(_fetch(news))

@@ -16,12 +16,12 @@ Contract (what users of the Terraform providers and dcos-deploy missed):
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
 
-from kexpose_components.dcos.client import DcosConnection, DcosSession
 from kexpose_components.dcos.marathon import (
     AppLocked,
     DeploymentTimeout,
@@ -31,19 +31,29 @@ from kexpose_components.dcos.marathon import (
     project_live,
 )
 from kexpose_components.dcos.marathon_checks import canonical_app_id, check_app
+from kexpose_components.errors import KexposeError
 from kexpose_components.progress import report
-from kexpose_components.resources.connection import connection_failures, secret_connection
-from kexpose_components.resources.deadline import DEFAULT_TIMEOUT, timeout_seconds
-from kexpose_components.resources.unknowns import contains_unknown
+from kexpose_components.resources.connection import ClusterInputs, connection_failures, secret_connection
+from kexpose_components.resources.deadline import timeout_seconds
+from kexpose_components.resources.lifecycle import create_or_adopt, read_back
+
+#: The properties a refresh hands back as inputs.
+INPUTS = ("connection", "app", "force", "adopt", "timeout")
 
 
-
-class MarathonAppError(Exception):
+class MarathonAppError(KexposeError):
     """An operation on a Marathon app failed; the message says what and what to do."""
 
 
-def _client(props: dict[str, Any]) -> MarathonClient:
-    return MarathonClient(DcosSession(DcosConnection.from_dict(props["connection"])))
+@dataclass(frozen=True)
+class MarathonAppInputs(ClusterInputs):
+    """A MarathonApp's properties: the app definition and ``force``, besides the cluster's."""
+
+    app: Any = None
+    force: bool = False
+
+    def client(self) -> MarathonClient:
+        return MarathonClient(self.session())
 
 
 def _fixed_host_ports(app: dict[str, Any]) -> bool:
@@ -52,76 +62,71 @@ def _fixed_host_ports(app: dict[str, Any]) -> bool:
 
 class MarathonAppProvider(ResourceProvider):
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        app = news.get("app")
-        failures = [] if contains_unknown(app) else [CheckFailure(f, r) for f, r in check_app(app)]
-        failures += connection_failures(news)
-        if not failures and not contains_unknown(app):
-            news = {**news, "app": {**app, "id": canonical_app_id(app["id"])}}
+        new = MarathonAppInputs.parse(news)
+        failures = [CheckFailure(f, r) for f, r in check_app(new.app)] if new.known("app") else []
+        failures += connection_failures(new.connection)
+        if not failures and new.known("app"):
+            news = {**news, "app": {**new.app, "id": canonical_app_id(new.app["id"])}}
         return CheckResult(news, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        old_app, new_app = olds["app"], news["app"]
-        if contains_unknown(new_app):
+        old, new = MarathonAppInputs.parse(olds), MarathonAppInputs.parse(news)
+        if not new.known("app"):
             return DiffResult(changes=True, replaces=[])  # decided at up time, when it is known
-        if new_app["id"] != old_app["id"]:
-            return DiffResult(changes=True, replaces=["app"], delete_before_replace=_fixed_host_ports(new_app))
-        changes = changed_fields(new_app, olds.get("live") or {}) or old_app != new_app
-        settings_changed = any(olds.get(k) != news.get(k) for k in ("connection", "force", "adopt"))
-        return DiffResult(changes=bool(changes or settings_changed), replaces=[])
+        if new.app["id"] != old.app["id"]:
+            return DiffResult(changes=True, replaces=["app"], delete_before_replace=_fixed_host_ports(new.app))
+        changes = changed_fields(new.app, old.live or {}) or old.app != new.app
+        settings = ("connection", "force", "adopt")
+        return DiffResult(changes=bool(changes) or old.props(*settings) != new.props(*settings), replaces=[])
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        client = _client(props)
-        app = props["app"]
-        existing = client.get_app(app["id"])
-        if existing is not None and not props.get("adopt"):
-            raise MarathonAppError(
-                f"Marathon already has an app {app['id']}. To manage it with kexpose, set adopt=True on this "
-                "resource (kexpose then takes it over in place, without recreating it), or pick another id.")
-        try:
-            deployment = self._deploy(client, app, props)
-        except DeploymentTimeout as exc:
-            if existing is None:
-                client.delete_app(app["id"])  # a create that cannot finish leaves nothing behind
-                raise MarathonAppError(f"{exc}. The new app was removed again; fix the cause and run up again.") from None
-            raise MarathonAppError(str(exc)) from None
-        return CreateResult(app["id"], self._outputs(client, props, deployment))
+        inputs = MarathonAppInputs.parse(props)
+        client, app_id = inputs.client(), inputs.app["id"]
+        deployment = create_or_adopt(
+            exists=client.get_app(app_id) is not None, adopt=inputs.adopt,
+            taken=f"Marathon already has an app {app_id}. To manage it with kexpose, set adopt=True on this "
+                  "resource (kexpose then takes it over in place, without recreating it), or pick another id.",
+            apply=lambda: self._deploy(client, inputs), timeout=DeploymentTimeout,
+            remove=lambda: client.delete_app(app_id),  # a create that cannot finish leaves nothing behind
+            removed="The new app was removed again; fix the cause and run up again.", error=MarathonAppError)
+        return CreateResult(app_id, self._outputs(client, props, app_id, deployment))
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        client = _client(news)
+        inputs = MarathonAppInputs.parse(news)
+        client = inputs.client()
         try:
-            deployment = self._deploy(client, news["app"], news)
+            deployment = self._deploy(client, inputs)
         except DeploymentTimeout as exc:
-            raise MarathonAppError(f"{exc}. {self._roll_back(client, news)}") from None
-        return UpdateResult(self._outputs(client, news, deployment))
+            raise MarathonAppError(f"{exc}. {self._roll_back(client, inputs.app['id'])}") from None
+        return UpdateResult(self._outputs(client, news, inputs.app["id"], deployment))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        client = _client(props)
-        live = client.get_app(id_)
+        inputs = MarathonAppInputs.parse(props)
+        live = inputs.client().get_app(id_)
         if live is None:
             return ReadResult(None, {})
-        inputs = {k: props[k] for k in ("connection", "app", "force", "adopt", "timeout") if k in props}
-        inputs["app"] = project_live(props["app"], live_definition(live))
-        outputs = {**props, **self._live_outputs(live), "app": inputs["app"]}
-        return ReadResult(id_, outputs, inputs)
+        return read_back(id_, props, INPUTS, {"app": project_live(inputs.app, live_definition(live))},
+                         self._live_outputs(live))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
-        client = _client(props)
+        inputs = MarathonAppInputs.parse(props)
+        client = inputs.client()
         deployment = client.delete_app(id_)
         if deployment is None:
             return  # already gone: deleting is done
         try:
-            client.wait_for_deployments([deployment], id_, props.get("timeout", DEFAULT_TIMEOUT), report)
+            client.wait_for_deployments([deployment], id_, inputs.timeout, report)
         except DeploymentTimeout as exc:
             raise MarathonAppError(f"{exc}. The app is deleted in Marathon; its tasks are still stopping.") from None
 
     # -- helpers --------------------------------------------------------------------------------
-    def _deploy(self, client: MarathonClient, app: dict[str, Any], props: dict[str, Any]) -> str:
+    def _deploy(self, client: MarathonClient, inputs: MarathonAppInputs) -> str:
         """PUT the definition and wait for its deployment; a 409 lock waits for the lock first."""
-        timeout = float(props.get("timeout", DEFAULT_TIMEOUT))
+        app, timeout = inputs.app, float(inputs.timeout)
         deadline = time.monotonic() + timeout
         while True:
             try:
-                deployment = client.put_app(app, force=bool(props.get("force")))
+                deployment = client.put_app(app, force=bool(inputs.force))
                 break
             except AppLocked as exc:
                 report(f"{app['id']} is locked by deployment(s) {', '.join(exc.deployment_ids)}; waiting for them")
@@ -136,19 +141,19 @@ class MarathonAppProvider(ResourceProvider):
         return deployment
 
     @staticmethod
-    def _roll_back(client: MarathonClient, props: dict[str, Any]) -> str:
+    def _roll_back(client: MarathonClient, app_id: str) -> str:
         """Cancel the stuck deployment so the cluster returns to what the state still says."""
-        stuck = [d["id"] for d in client.deployments() if props["app"]["id"] in d.get("affectedApps", [])]
+        stuck = [d["id"] for d in client.deployments() if app_id in d.get("affectedApps", [])]
         for deployment in stuck:
             client.rollback(deployment)
         if stuck:
             return f"Marathon rolled the app back to its previous version (cancelled {', '.join(stuck)}); fix the cause and run up again."
         return "Fix the cause and run up again."
 
-    def _outputs(self, client: MarathonClient, props: dict[str, Any], deployment: str) -> dict[str, Any]:
-        live = client.get_app(props["app"]["id"])
+    def _outputs(self, client: MarathonClient, props: dict[str, Any], app_id: str, deployment: str) -> dict[str, Any]:
+        live = client.get_app(app_id)
         if live is None:
-            raise MarathonAppError(f"{props['app']['id']} vanished from Marathon right after its deployment finished")
+            raise MarathonAppError(f"{app_id} vanished from Marathon right after its deployment finished")
         return {**props, **self._live_outputs(live), "deployment_id": deployment}
 
     @staticmethod

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 import subprocess
-from typing import Callable
+from typing import Callable, Iterator, TypeVar
 
 import pytest
 from pulumi import automation as auto
 
 from tests.support.engine import engine_root, workspace_options
 from tests.sim.conftest import sim, sim_factory  # noqa: F401  (fixtures)
+
+T = TypeVar("T")
 
 
 class StackDriver:
@@ -40,18 +42,23 @@ class StackDriver:
         return out.stdout
 
 
-@pytest.fixture
-def stack_factory(engine_env):
-    created: list[StackDriver] = []
+def destroying(make_one: Callable[..., T]) -> Iterator[Callable[..., T]]:
+    """A fixture's body: yields a factory of stacks, then destroys every stack it made (one that
+    was never deployed, or is broken on purpose, is left as it is)."""
+    created: list[T] = []
 
-    def make(program: Callable[[], None], name: str = "test") -> StackDriver:
-        driver = StackDriver(name, engine_env, program)
-        created.append(driver)
-        return driver
+    def make(*args, **kwargs) -> T:
+        created.append(make_one(*args, **kwargs))
+        return created[-1]
 
     yield make
-    for driver in created:
+    for item in created:
         try:
-            driver.stack.destroy()
+            item.stack.destroy()
         except auto.errors.CommandError:
             pass
+
+
+@pytest.fixture
+def stack_factory(engine_env):
+    yield from destroying(lambda program, name="test": StackDriver(name, engine_env, program))

@@ -10,6 +10,7 @@ import pytest
 from pulumi import automation as auto
 
 from kexpose_components import certs
+from tests.support.tls import verify_for_client
 from kexpose_components.resources.certificate import (
     CertificateAuthority,
     DomainCertificate,
@@ -65,7 +66,7 @@ def test_each_kind_is_created_checked_and_stable(stack_factory):
     blocks = certs.pem_blocks(bundle)
     checked = certs.validate_bundle(blocks[0].text, blocks[1].text, blocks[2].text, [DOMAIN, "10.0.0.5"])
     assert checked.info.fingerprint_sha256 == out["leaf_fp"].value
-    certs.verify_for_client(blocks[0].text, out["leaf_chain"].value, out["ca_cert"].value, DOMAIN)
+    verify_for_client(blocks[0].text, out["leaf_chain"].value, out["ca_cert"].value, DOMAIN)
     wildcard = certs.pem_blocks(out["wildcard_bundle"].value)
     assert [b.label for b in wildcard] == ["CERTIFICATE", "PRIVATE KEY"]
     assert certs.certificate_info(wildcard[0].text).common_name == "*"

@@ -1,14 +1,19 @@
 """The DC/OS session against real servers: re-login on 401, TLS verification on by default,
-errors that carry the API's own message."""
+errors that carry the API's own message, one session and CA file per process."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 import requests
 
-from kexpose_components.dcos.client import DcosApiError, DcosConnection, DcosSession
+from kexpose_components.dcos.client import DcosApiError, DcosConnection, DcosSession, shared_session
+from tests.support.engine import PROJECT_ROOT
 
 
 def test_expired_token_triggers_one_fresh_login(sim_factory):
@@ -50,3 +55,34 @@ def test_tls_is_verified_by_default(sim, tmp_path):
     assert err.value.status == 403
     unverified = DcosSession(DcosConnection(url=url, verify=False, retries=0))
     assert unverified.request("GET", "/", expect=(403,)).status_code == 403
+
+
+def test_one_ca_file_per_bundle_removed_when_the_process_exits(sim):
+    """A provider host serves many calls: the CA bundle is written once, and gone after exit."""
+    ca = requests.get(f"{sim.url}/_sim/kubernetes", timeout=5).json()[0]["ca"]
+    script = (
+        "import sys\n"
+        "from kexpose_components.dcos.client import DcosConnection, DcosSession\n"
+        "ca = sys.stdin.read()\n"
+        "paths = {DcosSession(DcosConnection(url=u, ca_bundle=ca)).verify for u in ('https://a', 'https://b', 'https://a')}\n"
+        "assert len(paths) == 1, paths\n"
+        "path = paths.pop()\n"
+        "assert open(path).read() == ca\n"
+        "print(path)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], input=ca, capture_output=True, text=True, check=True,
+                         cwd=PROJECT_ROOT)
+    path = Path(out.stdout.strip())
+    assert path.name.startswith("kexpose-ca-") and not path.exists()
+
+
+def test_shared_session_serves_concurrent_calls_and_survives_close(sim):
+    connection = DcosConnection(url=sim.url)
+    session = shared_session(connection)
+    assert shared_session(DcosConnection(url=sim.url)) is session  # one per connection per process
+    with ThreadPoolExecutor(max_workers=4) as pool:  # the provider host runs four calls at once
+        answers = list(pool.map(lambda _: session.request("GET", "/service/marathon/v2/apps").json(), range(12)))
+    assert answers == [{"apps": []}] * 12
+    with session:
+        pass  # closed on leaving the block ...
+    assert session.request("GET", "/service/marathon/v2/apps").json() == {"apps": []}  # ... and opens anew

@@ -10,12 +10,20 @@ import uuid
 from collections import Counter
 
 import pytest
+from hypothesis import settings
 from pulumi import automation as auto
 
 from tests.providers.conftest import StackDriver, stack_factory  # noqa: F401  (fixtures)
 from tests.sim.conftest import RunningSim, sim, sim_factory, sim_process  # noqa: F401  (fixtures)
 
 FULL = os.environ.get("KEXPOSE_FULL_RELIABILITY") == "1"
+
+# `make test` draws the same examples every run (a red CI must not depend on the day's draw) and
+# ignores the example database; `make reliability` explores new ones from the seed it prints (the
+# Makefile passes --hypothesis-seed) and replays what earlier runs found.
+settings.register_profile("deterministic", derandomize=True, database=None, print_blob=True)
+settings.register_profile("explore", print_blob=True)
+settings.load_profile("explore" if FULL else "deterministic")
 
 #: one distinctive password for the whole session: any plain-text hit is a leak
 PASSWORD = f"s3cret-{uuid.uuid4()}"
@@ -100,6 +108,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         return
     tr = terminalreporter
     tr.section("kexpose reliability")
+    seed = config.getoption("hypothesis_seed", None)
+    tr.write_line(f"hypothesis: {'seed ' + str(seed) if seed is not None else 'random seed'}"
+                  if FULL else "hypothesis: derandomized (KEXPOSE_FULL_RELIABILITY=1 explores new examples)")
     ran, conv = LEDGER["matrix: ran"], LEDGER["matrix: converged"]
     tr.write_line(f"fault matrix: {ran} case(s) ran, {conv} converged"
                   f"{'' if FULL else ' (quick subset; KEXPOSE_FULL_RELIABILITY=1 for all)'}")

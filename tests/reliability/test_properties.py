@@ -12,10 +12,12 @@ regression tests below pin the minimal inputs that once crashed (all fixed).
 from __future__ import annotations
 
 import traceback
+from dataclasses import dataclass
+from typing import Any, Callable
 
 import pytest
 import requests
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from kexpose_components import config
@@ -91,80 +93,77 @@ def _fields_named(failures, root: str) -> None:
         assert isinstance(message, str) and message
 
 
-@pytest.mark.reliability
-def test_check_app_never_raises_and_the_simulator_accepts_what_it_accepts(sim_factory):
-    sim = sim_factory(auth="none", dataplane=False)
-    crashes = Crashes("check_app")
+@dataclass(frozen=True)
+class Api:
+    """One API whose local check the properties hold against the simulator's answer."""
+
+    root: str  # the field every failure is named under: "app" / "pool"
+    check: Callable[[Any], list]
+    collection: Callable[[Any], str]  # the simulator's POST url
+    fresh: Callable[[dict, int], dict]  # a still-valid copy that never meets an earlier example's leftovers
+    remove: Callable[[Any, dict], None]
+
+
+APPS = Api(
+    "app", check_app, lambda sim: f"{sim.marathon}/v2/apps",
+    # a fresh top-level group per example, so no example meets the previous one's deployment
+    lambda app, n: dict(app, id=f"/p{n}/" + app["id"].strip("/")),
+    lambda sim, app: requests.delete(f"{sim.marathon}/v2/apps/{app['id'].strip('/')}", params={"force": "true"},
+                                     timeout=10))
+POOLS = Api(
+    "pool", check_pool, lambda sim: f"{sim.edgelb}/v2/pools",
+    lambda pool, n: dict(pool, name=f"{pool['name']}-{n}"),  # never collides with a pool going away
+    lambda sim, pool: requests.delete(f"{sim.edgelb}/v2/pools/{pool['name']}", timeout=10))
+
+#: Inputs a draw once found accepted by a check and refused by the API; every run tries them first.
+APP_EXAMPLES = [{"id": "/prop/h6-0", "cmd": "", "args": ["x"]}]  # Marathon 422 /cmd: error.minLength
+
+
+def _check_then_post(sim, api: Api, strategy, examples=()) -> None:
+    """The check never raises, names fields under ``api.root``, and what it accepts the simulator
+    accepts (never a 5xx, and not refused)."""
+    crashes = Crashes(f"check_{api.root}")
     refused: list[str] = []
     serial = iter(range(10**6))
     counts = {"accepted": 0, "rejected": 0}
 
-    @settings(**SETTINGS)
-    @given(S.APP)
-    def prop(app):
-        LEDGER["hypothesis: check_app examples"] += 1
+    def prop(value):
+        LEDGER[f"hypothesis: check_{api.root} examples"] += 1
         try:
-            failures = check_app(app)
+            failures = api.check(value)
         except Exception as err:  # noqa: BLE001
-            crashes.record(err, app)
+            crashes.record(err, value)
             return
-        _fields_named(failures, "app")
+        _fields_named(failures, api.root)
         if failures:
             counts["rejected"] += 1
             return
         counts["accepted"] += 1
-        # a fresh top-level group per example (still a valid id), so no example meets the previous one's deployment
-        app = dict(app, id=f"/p{next(serial)}/" + app["id"].strip("/"))
-        r = requests.post(f"{sim.marathon}/v2/apps", json=app, timeout=10)
+        value = api.fresh(value, next(serial))
+        r = requests.post(api.collection(sim), json=value, timeout=10)
         try:
-            assert r.status_code < 500, f"simulator answered {r.status_code} to an accepted app: {app!r}: {r.text[:300]}"
+            assert r.status_code < 500, f"simulator answered {r.status_code} to an accepted {api.root}: {value!r}: {r.text[:300]}"
             if r.status_code >= 300:
-                refused.append(f"{r.status_code} {r.text[:200]} for {app!r}")
+                refused.append(f"{r.status_code} {r.text[:200]} for {value!r}")
         finally:
-            app_id = app["id"].strip("/")
-            requests.delete(f"{sim.marathon}/v2/apps/{app_id}", params={"force": "true"}, timeout=10)
+            api.remove(sim, value)
 
-    prop()
-    NOTES.append(f"check_app: {counts['accepted']} accepted (POSTed), {counts['rejected']} rejected")
-    LEDGER["hypothesis: check_app accepted but simulator refused"] += len(refused)
-    crashes.finish(refused, "accepted apps the simulator refuses")
+    for value in examples:
+        prop = example(value)(prop)
+    settings(**SETTINGS)(given(strategy)(prop))()
+    NOTES.append(f"check_{api.root}: {counts['accepted']} accepted (POSTed), {counts['rejected']} rejected")
+    LEDGER[f"hypothesis: check_{api.root} accepted but simulator refused"] += len(refused)
+    crashes.finish(refused, f"accepted {api.root}s the simulator refuses")
+
+
+@pytest.mark.reliability
+def test_check_app_never_raises_and_the_simulator_accepts_what_it_accepts(sim_factory):
+    _check_then_post(sim_factory(auth="none", dataplane=False), APPS, S.APP, APP_EXAMPLES)
 
 
 @pytest.mark.reliability
 def test_check_pool_never_raises_and_the_simulator_accepts_what_it_accepts(sim_factory):
-    sim = sim_factory(auth="none", dataplane=False)
-    crashes = Crashes("check_pool")
-    refused: list[str] = []
-    counts = {"accepted": 0, "rejected": 0}
-    serial = iter(range(10**6))
-
-    @settings(**SETTINGS)
-    @given(S.POOL)
-    def prop(pool):
-        LEDGER["hypothesis: check_pool examples"] += 1
-        try:
-            failures = check_pool(pool)
-        except Exception as err:  # noqa: BLE001
-            crashes.record(err, pool)
-            return
-        _fields_named(failures, "pool")
-        if failures:
-            counts["rejected"] += 1
-            return
-        counts["accepted"] += 1
-        pool = dict(pool, name=f"{pool['name']}-{next(serial)}")  # still valid; never collides with a pool going away
-        r = requests.post(f"{sim.edgelb}/v2/pools", json=pool, timeout=10)
-        try:
-            assert r.status_code < 500, f"simulator answered {r.status_code} to an accepted pool: {pool!r}: {r.text[:300]}"
-            if r.status_code >= 300:
-                refused.append(f"{r.status_code} {r.text[:200]} for {pool!r}")
-        finally:
-            requests.delete(f"{sim.edgelb}/v2/pools/{pool['name']}", timeout=10)
-
-    prop()
-    NOTES.append(f"check_pool: {counts['accepted']} accepted (POSTed), {counts['rejected']} rejected")
-    LEDGER["hypothesis: check_pool accepted but simulator refused"] += len(refused)
-    crashes.finish(refused, "accepted pools the simulator refuses")
+    _check_then_post(sim_factory(auth="none", dataplane=False), POOLS, S.POOL)
 
 
 # --- the minimal inputs hypothesis once found crashing the checks (fixed; kept as regressions) -----
@@ -229,6 +228,13 @@ def test_check_pool_regression(pool):
 
 ACCEPTED_BUT_REFUSED = {  # check passes, then Marathon / Edge-LB refuse it in the middle of an `up`
     "app cmd not a string (Marathon 422 /cmd)": ("app", {"id": "/dev/worker", "cmd": ["sleep", "1000"]}, "app.cmd"),
+    "app cmd empty (Marathon 422 /cmd: error.minLength)": ("app", {"id": "/p3/prop/h6-0", "cmd": "", "args": ["x"]}, "app.cmd"),
+    "app network name empty (Marathon 422 error.minLength)": (
+        "app", {"id": "/dev/worker", "cmd": "sleep 1", "networks": [{"mode": "container", "name": ""}]}, "app.networks[0].name"),
+    "app fetch uri empty (Marathon 422 error.minLength)": (
+        "app", {"id": "/dev/worker", "cmd": "sleep 1", "fetch": [{"uri": ""}]}, "app.fetch[0].uri"),
+    "app role empty (Marathon 422 error.minLength)": ("app", {"id": "/dev/worker", "cmd": "sleep 1", "role": ""}, "app.role"),
+    "app cmd and args (Marathon 422)": ("app", {"id": "/dev/worker", "cmd": "sleep 1", "args": ["x"]}, "app"),
     "app requirePorts not a boolean (Marathon 422 /requirePorts)": (
         "app", {"id": "/dev/worker", "cmd": "sleep 1", "requirePorts": "yes", "portDefinitions": [{"port": 6443}]}, "app.requirePorts"),
     "pool linkBackend an empty list (Edge-LB 400)": (
