@@ -48,3 +48,13 @@ def context_name(url: str) -> str:
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
     return re.sub(r"[^A-Za-z0-9-]", "-", host) + str(port)
 
+
+
+#: The zone of names the quick-mode wildcard certificate covers (``*.kexpose.internal``, a name
+#: under the reserved private ``.internal`` TLD): clients pin the certificate and verify one of them.
+QUICK_ZONE = "kexpose.internal"
+
+
+def quick_server_name(service: str) -> str:
+    """The name a quick-mode client verifies (as ``tls-server-name``): ``kubernetes.kexpose.internal``."""
+    return f"{flat_name(service)}.{QUICK_ZONE}"

@@ -76,15 +76,19 @@ def _server_extensions(builder: x509.CertificateBuilder) -> x509.CertificateBuil
 
 def self_signed_wildcard(*, domains: Sequence[str] = (), validity_days: int = DEFAULT_VALIDITY_DAYS,
                          key_size: int = DEFAULT_KEY_SIZE, now: dt.datetime | None = None) -> CertificateBundle:
-    """The quick-mode certificate: self-signed, subject ``.../CN=*``, no SANs, no chain.
+    """The quick-mode certificate: self-signed, subject ``.../CN=*`` (as the seeds make it), no chain.
 
-    ``domains`` are the names it will be served for; they are only recorded (``CN=*`` covers any).
+    ``domains`` become its subjectAltNames, so a client that pins this certificate as its CA can
+    also verify the name (e.g. ``*.kexpose.internal`` with ``tls-server-name`` under it): ``CN=*``
+    alone is ignored by every current client.
     """
     _check_validity(validity_days)
     now = utc(now)
     key = generate_key(key_size)
     not_after = now + dt.timedelta(days=validity_days)
     builder = _server_extensions(_builder(WILDCARD_SUBJECT, WILDCARD_SUBJECT, key.public_key(), now, not_after))
+    if domains:
+        builder = builder.add_extension(_san(domains), critical=False)
     aki = x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key())
     cert = builder.add_extension(aki, critical=False).sign(key, hashes.SHA256())
     return validate_bundle(encode_cert(cert), encode_key(key), "", domains, now=now)

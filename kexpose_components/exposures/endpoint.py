@@ -32,13 +32,14 @@ class Endpoint:
 
 
 def probed_endpoint(name: str, settings: ExposureBase, cluster: ClusterSettings, ca_pem: pulumi.Input[str] | None,
-                    revision: pulumi.Input[str], opts: pulumi.ResourceOptions) -> Endpoint:
-    """The endpoint for ``cluster`` with the ExposureProbe that checks it once ``opts``' dependencies are up."""
+                    revision: pulumi.Input[str], opts: pulumi.ResourceOptions, server_name: str | None = None) -> Endpoint:
+    """The endpoint for ``cluster`` with the ExposureProbe that checks it once ``opts``' dependencies are up.
+    ``server_name`` is the name clients verify (SNI, ``tls-server-name``): the domain, else the agent."""
     host = settings.agents[0]
-    server_name = cluster.domain or host
-    url = f"https://{host if settings.url_host == 'agent' else server_name}:{settings.port}"
+    server_name = server_name or cluster.domain or host
+    url = f"https://{cluster.domain if cluster.domain and settings.url_host == 'domain' else host}:{settings.port}"
     # Named after what clients verify (the domain), so clusters sharing one address stay apart.
-    context = naming.context_name(f"https://{server_name}:{settings.port}")
+    context = naming.context_name(f"https://{cluster.domain or host}:{settings.port}")
     if settings.context_name:
         several = len(settings.clusters) > 1
         context = f"{settings.context_name}-{naming.flat_name(cluster.service)}" if several else settings.context_name

@@ -1,8 +1,9 @@
 """``HaproxyExposure``: the seeds' standalone-HAProxy method as one component.
 
-quick: a self-signed wildcard certificate (``CN=*``), one cluster, the backend verifying the
-apiserver against the cluster CA (``verify none`` only with ``insecureBackend: true``); clients
-skip verification, as in the seeds' example 1.
+quick: a self-signed wildcard certificate (``CN=*``, as the seeds' example 1, plus the
+subjectAltName ``*.kexpose.internal``), one cluster, the backend verifying the apiserver against
+the cluster CA (``verify none`` only with ``insecureBackend: true``); clients pin the certificate
+as their CA and verify ``<service>.kexpose.internal`` (or the cluster's domain).
 trusted: a CA and a certificate per domain (bundles of cert, key, chain — in that order), SNI
 routing of every domain to its cluster on one port, CA-verified backends; clients verify the
 chain against the CA (the kubeconfig carries it), as in example 2.
@@ -48,10 +49,15 @@ class HaproxyExposure(Exposure):
         files: dict[str, pulumi.Input[str]] = {}
         routes: list[Route] = []
         client_ca: pulumi.Input[str] | None = None
+        server_names: dict[str, str] = {}
         if settings.mode == "quick":
-            cert = SelfSignedWildcard(f"{name}-cert", opts=child)
-            files["haproxy.pem"] = cert.bundle_pem
             cluster = clusters[0]
+            # Pinned by clients as their CA, for a name under the wildcard (or the cluster's domain).
+            server_names[cluster.service] = cluster.domain or naming.quick_server_name(cluster.service)
+            cert = SelfSignedWildcard(f"{name}-cert", domains=[f"*.{naming.QUICK_ZONE}", *filter(None, [cluster.domain])],
+                                      opts=child)
+            client_ca = cert.cert_pem
+            files["haproxy.pem"] = cert.bundle_pem
             routes.append(_route(settings, cluster, (cluster.domain,) if cluster.domain else ()))
             default_backend = routes[0].backend
         else:
@@ -95,4 +101,4 @@ class HaproxyExposure(Exposure):
                                opts=deployment_options(settings, self, depends_on=[self.files]))
         probe_opts = pulumi.ResourceOptions(parent=self, depends_on=[self.app])
         self._register([probed_endpoint(f"{name}-{naming.flat_name(c.service)}-probe", settings, c, client_ca,
-                                        digest, probe_opts) for c in clusters])
+                                        digest, probe_opts, server_names.get(c.service)) for c in clusters])

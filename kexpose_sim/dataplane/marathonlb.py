@@ -43,15 +43,8 @@ from kexpose_sim.dataplane.supervisor import Supervisor, tail, wait_alive
 from kexpose_sim.mesos import MARATHON_FRAMEWORK_ID
 
 SERVICE_PORT_RANGE = range(10000, 10151)
-#: What the marathon-lb package installs (the parts the emulation reads).
-PACKAGE_APP = {
-    "id": "/marathon-lb",
-    "args": ["sse", "-m", "http://marathon.mesos:8080", "--health-check", "--haproxy-map", "--group", "external"],
-    "acceptedResourceRoles": ["slave_public"], "cpus": 2, "mem": 1024, "instances": 1,
-    "container": {"type": "DOCKER", "docker": {"image": "mesosphere/marathon-lb:v1.15.0"}},
-    "portDefinitions": [{"port": 80}, {"port": 443}, {"port": 9090}, {"port": 9091}], "requirePorts": True,
-    "labels": {"DCOS_PACKAGE_NAME": "marathon-lb"},
-}
+
+
 def is_marathon_lb(app: dict[str, Any]) -> bool:
     image = app.get("container", {}).get("docker", {}).get("image", "")
     return image.split(":")[0].split("/")[-1] == "marathon-lb"

@@ -58,6 +58,14 @@ def test_quick_and_trusted_modes(cluster_sim, project_stack, ssh_files, tmp_path
 
     # quick: self-signed wildcard, the apiserver's anonymous 403 through HAProxy
     assert "system:anonymous" in curl("-k", f"https://{agent}:6443/").stdout
+    # ... and the kubeconfig pins it, so even quick mode verifies (no insecure flag)
+    quick = next(c["cluster"] for c in yaml.safe_load(up.outputs["kubeconfig"].value)["clusters"]
+                 if c["cluster"]["server"] == f"https://{agent}:6443")
+    assert "insecure-skip-tls-verify" not in quick and quick["tls-server-name"] == "kubernetes.kexpose.internal"
+    (tmp_path / "quick-ca.pem").write_bytes(base64.b64decode(quick["certificate-authority-data"]))
+    assert "system:anonymous" in curl("--cacert", str(tmp_path / "quick-ca.pem"), "--resolve", f"kubernetes.kexpose.internal:6443:{agent}",
+                                      "https://kubernetes.kexpose.internal:6443/").stdout
+    assert up.outputs["probes"].value["quick/kubernetes"]["verified"] is True
     # trusted: a client holding only the CA verifies the chain end to end, and SNI picks the cluster
     kubeconfig = up.outputs["kubeconfig"].value
     ca_b64 = next(c["cluster"]["certificate-authority-data"] for c in yaml.safe_load(kubeconfig)["clusters"]
@@ -77,6 +85,8 @@ def test_quick_and_trusted_modes(cluster_sim, project_stack, ssh_files, tmp_path
                     secrets={"dcosPassword": "deleteme"})
     preview = stack.preview(diff=True)
     assert re.search(r'client\s*:\s*"86400s"\s*=>\s*"3600s"', preview.stdout), preview.stdout
+    # the HAProxy app's hash label is known at preview: the diff shows old => new, not [unknown]
+    assert re.search(r'KEXPOSE_CONFIG_SHA256\s*:\s*"[0-9a-f]{64}"\s*=>\s*"[0-9a-f]{64}"', preview.stdout), preview.stdout
     updated = sorted(re.findall(r"~ pulumi-python:dynamic/([\w/:]+): \(update\)", preview.stdout))
     assert updated == ["agents:Files", "exposure:Probe", "exposure:Probe", "haproxy:Config", "marathon:App"]
     stack.up()

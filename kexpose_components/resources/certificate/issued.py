@@ -137,8 +137,14 @@ class _IssuedCertificateProvider(ResourceProvider):
 
 
 class SelfSignedWildcardProvider(_IssuedCertificateProvider):
+    reissue_on = ("key_size", "validity_days", "domains")
+
+    def _check_specific(self, news: dict[str, Any], failures: list[CheckFailure]) -> None:
+        check_domains(news, failures, required=False)
+
     def _issue(self, inputs: CertificateInputs) -> certs.CertificateBundle:
-        return certs.self_signed_wildcard(validity_days=inputs.validity_days, key_size=inputs.key_size)
+        return certs.self_signed_wildcard(domains=inputs.domains or (), validity_days=inputs.validity_days,
+                                          key_size=inputs.key_size)
 
     def _describe(self, inputs: CertificateInputs) -> str:
         return "self-signed wildcard certificate (CN=*)"
@@ -194,11 +200,12 @@ class DomainCertificateProvider(_IssuedCertificateProvider):
 class SelfSignedWildcard(Resource, CertificateOutputs, module="tls", name="SelfSignedWildcard"):
     """The quick-mode certificate: self-signed, ``CN=*``, for HAProxy to terminate TLS on any name.
 
-    Clients cannot verify it by name (use ``insecure-skip-tls-verify`` or pin ``ca_pem``); use
-    :class:`DomainCertificate` for verifiable TLS.
+    Clients verify it by pinning it as their CA (``ca_pem``), for the names in ``domains`` (its
+    subjectAltNames); use :class:`DomainCertificate` for certificates from a CA.
 
     Args:
         name: the Pulumi resource name.
+        domains: subjectAltNames (e.g. ``*.kexpose.internal``); none: ``CN=*`` only.
         validity_days: lifetime of each certificate issued.
         key_size: RSA key bits (2048, 3072 or 4096).
         renew_before_days: issue a new certificate once the current one expires within this many days.
@@ -208,9 +215,9 @@ class SelfSignedWildcard(Resource, CertificateOutputs, module="tls", name="SelfS
     def __init__(self, name: str, validity_days: pulumi.Input[int] = certs.DEFAULT_VALIDITY_DAYS,
                  key_size: pulumi.Input[int] = certs.DEFAULT_KEY_SIZE,
                  renew_before_days: pulumi.Input[int] = certs.DEFAULT_RENEW_BEFORE_DAYS,
-                 opts: pulumi.ResourceOptions | None = None):
+                 domains: Sequence[str] = (), opts: pulumi.ResourceOptions | None = None):
         props = {"validity_days": validity_days, "key_size": key_size, "renew_before_days": renew_before_days,
-                 **output_slots()}
+                 "domains": list(domains), **output_slots("domains")}
         super().__init__(SelfSignedWildcardProvider(), name, props, secret_options(opts))
 
 
