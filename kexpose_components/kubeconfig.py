@@ -19,8 +19,9 @@ import yaml
 class KubeEntry:
     context: str
     server: str
-    ca_pem: str | None  # None: insecure-skip-tls-verify
+    ca_pem: str | None  # the CA clients verify against; None: see ``insecure``
     tls_server_name: str | None = None
+    insecure: bool = True  # with no CA: insecure-skip-tls-verify, else the client's own trust store
 
 
 def entries_to_config(entries: list[KubeEntry], current: str | None = None) -> dict[str, Any]:
@@ -29,7 +30,7 @@ def entries_to_config(entries: list[KubeEntry], current: str | None = None) -> d
         cluster: dict[str, Any] = {"server": e.server}
         if e.ca_pem:
             cluster["certificate-authority-data"] = base64.b64encode(e.ca_pem.encode()).decode()
-        else:
+        elif e.insecure:
             cluster["insecure-skip-tls-verify"] = True
         if e.tls_server_name:
             cluster["tls-server-name"] = e.tls_server_name

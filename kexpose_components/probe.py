@@ -39,10 +39,18 @@ def _is_ip(name: str) -> bool:
         return False
 
 
+#: ``ca_pem`` meaning "verify against this machine's trust store" (a chain from a public CA).
+SYSTEM_TRUST = "system"
+
+
 def _context(ca_pem: str | None, server_name: str) -> ssl.SSLContext:
-    context = ssl.create_default_context(cadata=ca_pem) if ca_pem else ssl._create_unverified_context()  # noqa: S323
-    if ca_pem:
-        context.check_hostname = not _is_ip(server_name)
+    if ca_pem == SYSTEM_TRUST:
+        context = ssl.create_default_context()
+    elif ca_pem:
+        context = ssl.create_default_context(cadata=ca_pem)
+    else:
+        return ssl._create_unverified_context()  # noqa: S323 - nothing to verify against: said in the result
+    context.check_hostname = not _is_ip(server_name)
     return context
 
 

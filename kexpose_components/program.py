@@ -62,7 +62,7 @@ def kubeconfig_yaml(endpoints: list[Endpoint]) -> pulumi.Output[str]:
         for e, ca in zip(endpoints, resolved):
             url_host = urlparse(e.url).hostname
             sni = e.server_name if url_host != e.server_name else None  # URL is an address, cert names a domain
-            entries.append(KubeEntry(e.context_name, e.url, ca or None, sni))
+            entries.append(KubeEntry(e.context_name, e.url, ca or None, sni, insecure=e.insecure))
         return yaml.safe_dump(entries_to_config(entries), sort_keys=False)
 
     return pulumi.Output.all(*cas).apply(build_config)

@@ -33,7 +33,8 @@ __all__ = ["METHODS", "SECRET_KEYS", "ClusterSettings", "ConfigError", "DcosSett
 
 
 def parse(raw: dict[str, Any], secrets_present: set[str]) -> StackSettings:
-    """Validate raw config values (``kexpose:`` keys without the prefix, secrets left out)."""
+    """Validate raw config values (``kexpose:`` keys without the prefix, secrets left out);
+    ``secrets_present`` names the secret keys that are set (their values are never read here)."""
     if not isinstance(raw, dict):
         raise ConfigError(["kexpose: the stack config must be a mapping of kexpose:<key> values"])
     raw = {k: v for k, v in raw.items() if v is not None}
@@ -47,12 +48,39 @@ def parse(raw: dict[str, Any], secrets_present: set[str]) -> StackSettings:
     clusters = list(enumerate(settings.clusters)) if settings else _valid_items(ClusterSettings, raw.get("clusters"))
     exposures = [(i, _Refs.of(e)) for i, e in enumerate(raw.get("exposures") or []) if isinstance(e, dict)] \
         if isinstance(raw.get("exposures"), list) else []
-    problems += _credential_problems(dcos if dcos else raw.get("dcos"), secrets_present)
+    problems += _credential_problems(dcos if dcos else raw.get("dcos"), secrets_present & set(SECRET_KEYS))
     problems += _cross_key_problems(dcos, clusters, exposures)
+    problems += _secret_problems(raw, secrets_present)
     if problems or settings is None:
         raise ConfigError(problems)
     settings._auth = _auth(secrets_present)
     return settings
+
+
+def _key_secrets(raw: dict[str, Any]) -> dict[str, str]:
+    """Secret config keys the file names as ``keySecret`` -> where it names them."""
+    found: dict[str, str] = {}
+    for i, cluster in enumerate(raw.get("clusters") or [] if isinstance(raw.get("clusters"), list) else []):
+        name = ((cluster or {}).get("certificate") or {}).get("keySecret") if isinstance(cluster, dict) else None
+        if isinstance(name, str):
+            found[name] = f"clusters[{i}].certificate.keySecret"
+    for i, exposure in enumerate(raw.get("exposures") or [] if isinstance(raw.get("exposures"), list) else []):
+        ca = exposure.get("issuingCa") if isinstance(exposure, dict) else None
+        if isinstance(ca, dict) and isinstance(ca.get("keySecret"), str):
+            found[ca["keySecret"]] = f"exposures[{i}].issuingCa.keySecret"
+    return found
+
+
+def _secret_problems(raw: dict[str, Any], secrets: set[str]) -> list[str]:
+    """Every secret named by a keySecret is set; no secret is set that nothing reads."""
+    named = _key_secrets(raw)
+    problems = [f"kexpose:{where}: kexpose:{name} is not set: "
+                f"`pulumi config set --secret kexpose:{name} \"$(cat key.pem)\"`"
+                for name, where in named.items() if name not in secrets]
+    known = set(SECRET_KEYS) | set(named)
+    problems += [f"kexpose:{name}: is a secret that no key reads (known: {', '.join(sorted(known))}; a keySecret "
+                 "names the others)" for name in sorted(secrets - known)]
+    return problems
 
 
 @dataclass(frozen=True)
@@ -162,8 +190,8 @@ def load() -> StackSettings:
     """Read and validate every ``kexpose:`` key of the current stack (raises ConfigError)."""
     config = pulumi.Config("kexpose")
     keys = sorted({k.split(":", 1)[1] for k in _config_keys() if k.startswith("kexpose:")})
-    present = {k for k in SECRET_KEYS if k in keys}
-    return parse({k: config.get_object(k) for k in keys if k not in SECRET_KEYS}, present)
+    secrets = {k for k in keys if k in SECRET_KEYS or runtime_config.is_config_secret(f"kexpose:{k}")}
+    return parse({k: config.get_object(k) for k in keys if k not in secrets}, secrets)
 
 
 def secret(key: str) -> pulumi.Output[str] | None:

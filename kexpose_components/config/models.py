@@ -52,14 +52,50 @@ class DcosSettings(Settings):
         return value.rstrip("/")
 
 
+PemFile = existing_file("a PEM file", "./tls/devkubernetes01.crt")
+
+
+class KeyRef(Settings):
+    """Where a private key comes from: a file, or (for CI without key files) a secret config key
+    set with ``pulumi config set --secret kexpose:<keySecret> "$(cat key.pem)"``."""
+
+    key_file: existing_file("the private key (PEM)", "./tls/devkubernetes01.key") | None = None
+    key_secret: Annotated[Text, Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]*$")] | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "KeyRef":
+        if bool(self.key_file) == bool(self.key_secret):
+            raise fix("give exactly one of keyFile (a PEM file) or keySecret (the name of a secret config key, "
+                      'e.g. "devkubernetes01TlsKey")', key="keySecret")
+        return self
+
+
+class CertificateSettings(KeyRef):
+    """The user's own certificate for a cluster's domain (cert, chain, key — the seeds' example 2)."""
+
+    cert_file: Annotated[PemFile, Field(description='the certificate PEM file (a fullchain file is fine), e.g. "./tls/devkubernetes01.crt"')]
+    chain_file: PemFile | None = None
+    root_file: PemFile | None = None  # the root clients trust; none: the system trust store
+
+
+class IssuingCaSettings(KeyRef):
+    """The user's own CA, which issues trusted mode's per-domain certificates instead of a generated one."""
+
+    cert_file: Annotated[PemFile, Field(description='the CA certificate PEM file, e.g. "./tls/company-ca.crt"')]
+
+
 class ClusterSettings(Settings):
     service: Annotated[Service, Field(description='a DC/OS service name, e.g. "kubernetes"')]
     domain: Domain | None = None
     ca_source: Annotated[Literal["cluster", "file"], Field(alias="ca")] = "cluster"
     ca_file: ClusterCaFile | None = None
+    certificate: CertificateSettings | None = None  # trusted mode: the user's own certificate for the domain
 
     @model_validator(mode="after")
     def _ca_file(self) -> "ClusterSettings":
+        if self.certificate and not self.domain:
+            raise fix("is required with a certificate: the name it is served for, e.g. \"devkubernetes01.example.com\"",
+                      key="domain")
         if self.ca_source == "file" and not self.ca_file:
             raise fix("is required with ca: file: the cluster's CA PEM, e.g. ./kubernetes-ca.pem", key="caFile")
         return self
@@ -123,6 +159,7 @@ class HaproxySettings(ExposureBase):
     insecure_backend: Bool = False
     image: Text = DEFAULT_IMAGE
     bind_options: Text = ""
+    issuing_ca: IssuingCaSettings | None = None  # trusted mode: the user's CA instead of a generated one
 
     @model_validator(mode="after")
     def _quick_is_one_cluster(self) -> "HaproxySettings":

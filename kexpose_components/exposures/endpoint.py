@@ -9,6 +9,7 @@ import pulumi
 
 from kexpose_components import naming
 from kexpose_components.config import ClusterSettings, ExposureBase
+from kexpose_components.probe import SYSTEM_TRUST
 from kexpose_components.resources.exposure_probe import ExposureProbe
 
 
@@ -21,9 +22,10 @@ class Endpoint:
     url: str  # https://<domain or agent>:<port> (see urlHost)
     host: str  # where to connect (a public agent)
     server_name: str  # SNI / tls-server-name
-    ca_pem: pulumi.Input[str] | None  # what clients should trust; None = insecure-skip-tls-verify
+    ca_pem: pulumi.Input[str] | None  # what clients should trust; None: see ``insecure``
     context_name: str
     probe: ExposureProbe
+    insecure: bool = True  # with no CA: clients skip verification; False: their own trust store verifies
 
     @property
     def key(self) -> str:
@@ -32,9 +34,11 @@ class Endpoint:
 
 
 def probed_endpoint(name: str, settings: ExposureBase, cluster: ClusterSettings, ca_pem: pulumi.Input[str] | None,
-                    revision: pulumi.Input[str], opts: pulumi.ResourceOptions, server_name: str | None = None) -> Endpoint:
+                    revision: pulumi.Input[str], opts: pulumi.ResourceOptions, server_name: str | None = None,
+                    system_trust: bool = False) -> Endpoint:
     """The endpoint for ``cluster`` with the ExposureProbe that checks it once ``opts``' dependencies are up.
-    ``server_name`` is the name clients verify (SNI, ``tls-server-name``): the domain, else the agent."""
+    ``server_name`` is the name clients verify (SNI, ``tls-server-name``): the domain, else the agent.
+    ``system_trust``: no CA to hand clients, their trust store verifies the chain (a public CA's)."""
     host = settings.agents[0]
     server_name = server_name or cluster.domain or host
     url = f"https://{cluster.domain if cluster.domain and settings.url_host == 'domain' else host}:{settings.port}"
@@ -43,9 +47,10 @@ def probed_endpoint(name: str, settings: ExposureBase, cluster: ClusterSettings,
     if settings.context_name:
         several = len(settings.clusters) > 1
         context = f"{settings.context_name}-{naming.flat_name(cluster.service)}" if several else settings.context_name
-    probe = ExposureProbe(name, host=host, port=settings.port, server_name=server_name, ca_pem=ca_pem,
-                          revision=revision, opts=opts)
-    return Endpoint(settings.name, cluster.service, url, host, server_name, ca_pem, context, probe)
+    probe = ExposureProbe(name, host=host, port=settings.port, server_name=server_name,
+                          ca_pem=SYSTEM_TRUST if system_trust else ca_pem, revision=revision, opts=opts)
+    return Endpoint(settings.name, cluster.service, url, host, server_name, ca_pem, context, probe,
+                    insecure=ca_pem is None and not system_trust)
 
 
 class Exposure(pulumi.ComponentResource):

@@ -15,19 +15,23 @@ AgentFiles (config, bundles and CAs to every public agent over SSH) -> the HAPro
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pulumi
 
 from kexpose_components import naming
 from kexpose_components.config import ClusterSettings, HaproxySettings
+from kexpose_components.config.models import KeyRef
 from kexpose_components.exposures.endpoint import Exposure, probed_endpoint
 from kexpose_components.exposures.shared import SharedInputs, deployment_options
 from kexpose_components.ownership import app_id_of, label_app
 from kexpose_components.haproxy.app import standalone_app
 from kexpose_components.haproxy.model import HaproxyModel, Route, config_hash, render
 from kexpose_components.resources.agent_files import AgentFiles
-from kexpose_components.resources.certificate import CertificateAuthority, DomainCertificate, SelfSignedWildcard
+from kexpose_components.resources.certificate import (CertificateAuthority, DomainCertificate, ProvidedCertificate,
+                                                       SelfSignedWildcard)
 from kexpose_components.resources.haproxy_config import HaproxyConfig
 from kexpose_components.resources.marathon_app import MarathonApp
 
@@ -40,6 +44,57 @@ def _route(settings: HaproxySettings, cluster: ClusterSettings, domains: tuple[s
                  domains=domains, ca_file=ca_file, verify_host=naming.vip_host(cluster.service) if ca_file else None)
 
 
+@dataclass(frozen=True)
+class Trust:
+    """What a cluster's clients verify the served chain against: a CA (handed over in the
+    kubeconfig), or their own trust store (``system``: a chain from a public CA)."""
+
+    ca_pem: pulumi.Input[str] | None = None
+    system: bool = False
+
+
+def private_key(ref: KeyRef) -> pulumi.Output[str]:
+    """A user's private key, as a secret: from a secret config key, or read from its file."""
+    if ref.key_secret:
+        return pulumi.Config("kexpose").require_secret(ref.key_secret)
+    return pulumi.Output.secret(Path(ref.key_file).read_text())
+
+
+class _Issuer:
+    """The CA of trusted mode, made on first use: the user's own (``issuingCa``) or a generated one."""
+
+    def __init__(self, name: str, settings: HaproxySettings, opts: pulumi.ResourceOptions):
+        self.name, self.settings, self.opts = name, settings, opts
+        self._ca: tuple[pulumi.Input[str], pulumi.Input[str]] | None = None
+
+    def pair(self) -> tuple[pulumi.Input[str], pulumi.Input[str]]:
+        if self._ca is None:
+            own = self.settings.issuing_ca
+            if own:
+                self._ca = (Path(own.cert_file).read_text(), private_key(own))
+            else:
+                ca = CertificateAuthority(f"{self.name}-ca", common_name=f"kexpose {self.name} CA", opts=self.opts)
+                self._ca = (ca.cert_pem, ca.key_pem)
+        return self._ca
+
+
+def _trusted_certificate(name: str, settings: HaproxySettings, cluster: ClusterSettings, opts: pulumi.ResourceOptions,
+                         issuer: _Issuer) -> tuple[Any, Trust]:
+    """The certificate a trusted-mode cluster serves, and what its clients verify it against."""
+    flat = naming.flat_name(cluster.service)
+    own = cluster.certificate
+    if own is None:
+        ca_cert, ca_key = issuer.pair()
+        leaf = DomainCertificate(f"{name}-{flat}-cert", ca_cert_pem=ca_cert, ca_key_pem=ca_key, domains=[cluster.domain],
+                                 opts=opts)
+        return leaf, Trust(ca_cert)
+    root = Path(own.root_file).read_text() if own.root_file else ""
+    leaf = ProvidedCertificate(f"{name}-{flat}-cert", cert_pem=Path(own.cert_file).read_text(),
+                               key_pem=private_key(own), chain_pem=Path(own.chain_file).read_text() if own.chain_file else "",
+                               domains=[cluster.domain], verify_chain=True, root_pem=root, opts=opts)
+    return leaf, Trust(root) if root else Trust(system=True)
+
+
 class HaproxyExposure(Exposure):
     def __init__(self, settings: HaproxySettings, clusters: list[ClusterSettings], shared: SharedInputs,
                  opts: pulumi.ResourceOptions | None = None):
@@ -48,24 +103,23 @@ class HaproxyExposure(Exposure):
         child = pulumi.ResourceOptions(parent=self)
         files: dict[str, pulumi.Input[str]] = {}
         routes: list[Route] = []
-        client_ca: pulumi.Input[str] | None = None
         server_names: dict[str, str] = {}
+        trust: dict[str, Trust] = {}  # service -> what its clients verify against
+        issuer = _Issuer(name, settings, child)
         if settings.mode == "quick":
             cluster = clusters[0]
             # Pinned by clients as their CA, for a name under the wildcard (or the cluster's domain).
             server_names[cluster.service] = cluster.domain or naming.quick_server_name(cluster.service)
             cert = SelfSignedWildcard(f"{name}-cert", domains=[f"*.{naming.QUICK_ZONE}", *filter(None, [cluster.domain])],
                                       opts=child)
-            client_ca = cert.cert_pem
+            trust[cluster.service] = Trust(cert.cert_pem)
             files["haproxy.pem"] = cert.bundle_pem
             routes.append(_route(settings, cluster, (cluster.domain,) if cluster.domain else ()))
             default_backend = routes[0].backend
         else:
-            ca = CertificateAuthority(f"{name}-ca", common_name=f"kexpose {name} CA", opts=child)
-            client_ca = ca.cert_pem
             for cluster in clusters:
                 flat = naming.flat_name(cluster.service)
-                leaf = DomainCertificate(f"{name}-{flat}-cert", ca=ca, domains=[cluster.domain], opts=child)
+                leaf, trust[cluster.service] = _trusted_certificate(name, settings, cluster, child, issuer)
                 files[f"{flat}.pem"] = leaf.bundle_pem  # cert, key, chain — in that order
                 routes.append(_route(settings, cluster, (cluster.domain,)))
             default_backend = None
@@ -100,5 +154,6 @@ class HaproxyExposure(Exposure):
         self.app = MarathonApp(f"{name}-app", connection=shared.connection, app=app, adopt=settings.adopt,
                                opts=deployment_options(settings, self, depends_on=[self.files]))
         probe_opts = pulumi.ResourceOptions(parent=self, depends_on=[self.app])
-        self._register([probed_endpoint(f"{name}-{naming.flat_name(c.service)}-probe", settings, c, client_ca,
-                                        digest, probe_opts, server_names.get(c.service)) for c in clusters])
+        self._register([probed_endpoint(f"{name}-{naming.flat_name(c.service)}-probe", settings, c,
+                                        trust[c.service].ca_pem, digest, probe_opts, server_names.get(c.service),
+                                        trust[c.service].system) for c in clusters])

@@ -42,6 +42,8 @@ class CertificateInputs(Inputs):
     cert_pem: Any = None
     key_pem: Any = None
     chain_pem: Any = None
+    root_pem: Any = None  # provided certificates: the root the chain must verify to ("": the system store)
+    verify_chain: Any = None  # provided certificates: check the chain as a client would
     not_after: Any = None
 
     @property

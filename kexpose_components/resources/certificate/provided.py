@@ -14,6 +14,7 @@ import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
 
 from kexpose_components import certs
+from kexpose_components.certs.trust import chain_problem
 from kexpose_components.progress import announce
 from kexpose_components.resources.certificate import common
 from kexpose_components.resources.certificate.common import CertificateInputs, CertificateOutputs, checked, failure
@@ -42,6 +43,10 @@ class ProvidedCertificateProvider(ResourceProvider):
             bundle = self._load(new)
         except certs.CertificateError as exc:
             return checked(news, [failure(p.field, p.message) for p in exc.problems])
+        if new.verify_chain and new.known("root_pem"):
+            failures += self._untrusted(bundle, new.root_pem or None, new.domains or bundle.domains)
+            if failures:
+                return checked(news, failures)
         for warning in bundle.warnings:
             announce(f"{self._describe(bundle)}: {warning}")
         status = certs.renewal_status(bundle.info.not_after, new.renew_before)
@@ -80,6 +85,15 @@ class ProvidedCertificateProvider(ResourceProvider):
         return None
 
     @staticmethod
+    def _untrusted(bundle: certs.CertificateBundle, root_pem: str | None, domains: Sequence[str]) -> list[CheckFailure]:
+        """The chain as a client checks it, for each name it is served for."""
+        for domain in domains:
+            problem = chain_problem(bundle.cert_pem, bundle.chain_pem, domain, root_pem)
+            if problem:
+                return [failure("chain_pem", problem)]
+        return []
+
+    @staticmethod
     def _load(inputs: CertificateInputs) -> certs.CertificateBundle:
         return certs.load_provided(inputs.cert_pem, inputs.key_pem, inputs.chain_pem or "", inputs.domains or [])
 
@@ -108,15 +122,20 @@ class ProvidedCertificate(Resource, CertificateOutputs, module="tls", name="Prov
         chain_pem: the CA chain (PEM), leaf to root; may be empty for a self-signed certificate.
         domains: the names it must cover.
         renew_before_days: warn in the preview once it expires within this many days.
+        verify_chain: check in the preview, as a client would, that the chain verifies for each
+            domain up to ``root_pem`` (or, when that is empty, the system trust store).
+        root_pem: the root clients trust (e.g. a company CA).
         opts: resource options.
     """
 
     def __init__(self, name: str, cert_pem: pulumi.Input[str], key_pem: pulumi.Input[str],
                  chain_pem: pulumi.Input[str] = "", domains: pulumi.Input[Sequence[pulumi.Input[str]]] = (),
                  renew_before_days: pulumi.Input[int] = certs.DEFAULT_RENEW_BEFORE_DAYS,
+                 verify_chain: bool = False, root_pem: pulumi.Input[str] = "",
                  opts: pulumi.ResourceOptions | None = None):
         props = {
             "cert_pem": cert_pem, "key_pem": pulumi.Output.secret(key_pem), "chain_pem": chain_pem,
+            "verify_chain": verify_chain, "root_pem": root_pem,
             "domains": list(domains) if isinstance(domains, tuple) else domains,
             "renew_before_days": renew_before_days,
             **common.output_slots("cert_pem", "key_pem", "chain_pem", "domains"),
