@@ -73,7 +73,7 @@ def _check_ports(haproxy: dict, ports: Any, field: str) -> list[Failure]:
                 bound.append(fe["bindPort"])
     seen: set = set()
     for port in ports or bound:
-        if port in seen and port:
+        if port in seen:
             failures.append((f"{field}.haproxy", f"port {int(port)} is bound twice (Edge-LB: duplicate bindPort)"))
         seen.add(port)
     return failures
@@ -92,10 +92,12 @@ def _check_frontends(frontends: Any, backend_names: set, field: str) -> list[Fai
         protocol = fe.get("protocol")
         if protocol not in PROTOCOLS:
             failures.append((f"{where}.protocol", f"must be one of {', '.join(PROTOCOLS)}, e.g. \"HTTPS\""))
-        if protocol in ("HTTPS", "TLS"):
-            certs = fe.get("certificates") or []
-            if not certs or not all(isinstance(c, str) and CERTIFICATE.match(c) for c in certs):
-                failures.append((f"{where}.certificates", 'HTTPS/TLS need certificates like ["$AUTOCERT"] or ["$SECRETS/mycert"]'))
+        certs = fe.get("certificates")
+        if certs is not None and not isinstance(certs, list):
+            failures.append((f"{where}.certificates", 'must be a list, e.g. ["$AUTOCERT"] or ["$SECRETS/mycert"]'))
+        elif protocol in ("HTTPS", "TLS") and (
+                not certs or not all(isinstance(c, str) and CERTIFICATE.match(c) for c in certs)):
+            failures.append((f"{where}.certificates", 'HTTPS/TLS need certificates like ["$AUTOCERT"] or ["$SECRETS/mycert"]'))
         link = fe.get("linkBackend", {})
         if not isinstance(link, dict) or not isinstance(link.get("map", []), list):
             failures.append((f"{where}.linkBackend", 'must be an object, e.g. {"defaultBackend": "kubernetes-apiserver"}'))

@@ -203,6 +203,7 @@ POOL_CRASHES = {
     "frontends not a list": _pool(frontends=1),
     "linkBackend a string": _pool(**{"frontends__0__linkBackend": "b"}),
     "endpoint a string": _pool(**{"backends__0__services__0__endpoint": "apiserver"}),
+    "certificates a number": _pool(**{"frontends__0__protocol": "TLS", "frontends__0__certificates": -2.7e-117}),
 }
 
 
@@ -240,6 +241,9 @@ ACCEPTED_BUT_REFUSED = {  # check passes, then Marathon / Edge-LB refuse it in t
     "pool linkBackend an empty list (Edge-LB 400)": (
         "pool", {"name": "kubectl-proxy", "haproxy": {"frontends": [{"bindPort": 6443, "protocol": "TCP", "linkBackend": []}],
                                                       "backends": []}}, "pool.haproxy.frontends[0].linkBackend"),
+    "pool bindPort 0 twice (Edge-LB 400 duplicate bindPort: 0)": (
+        "pool", {"name": "kubectl-proxy-9", "haproxy": {"backends": [], "frontends": [
+            {"bindPort": 0, "protocol": "HTTP"}, {"bindPort": 0, "protocol": "HTTP"}]}}, "pool.haproxy"),
     "pool autoCertificate not a boolean (Edge-LB 400)": (
         "pool", {"name": "kubectl-proxy", "autoCertificate": "yes", "haproxy": {}}, "pool.autoCertificate"),
 }
