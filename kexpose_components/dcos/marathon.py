@@ -75,13 +75,36 @@ class DeploymentTimeout(KexposeError):
     """A deployment did not finish in time; the message names it and the app's last failure."""
 
 
+class Unplaceable(DeploymentTimeout):
+    """Marathon declines every offer for the app: waiting longer cannot help. The message says
+    why, per agent, in Marathon's words (``InsufficientPorts``, ``UnfulfilledConstraint``, …)."""
+
+
+def declined_reasons(item: dict[str, Any]) -> str | None:
+    """For a ``/v2/queue`` item (with ``embed=lastUnusedOffers``): why no agent can take the app,
+    or None while some offer could still be used (or none was seen yet)."""
+    summary = item.get("processedOffersSummary") or {}
+    processed, unused = summary.get("processedOffersCount", 0), summary.get("unusedOffersCount", 0)
+    offers = item.get("lastUnusedOffers") or []
+    if not processed or unused < processed or not offers:
+        return None
+    by_agent = {}
+    for offer in offers:
+        host = (offer.get("offer") or {}).get("hostname", "?")
+        by_agent.setdefault(host, set()).update(offer.get("reason") or [])
+    return "; ".join(f"{host}: {', '.join(sorted(reasons))}" for host, reasons in sorted(by_agent.items()))
+
+
 @dataclass
 class Poll:
-    """Adaptive polling: quick first checks (fast clusters answer in milliseconds), then slower."""
+    """Adaptive polling: quick first checks (fast clusters answer in milliseconds), then slower.
+    ``unplaceable_after``: how long every offer may be declined before the wait gives up (Marathon
+    keeps retrying forever; a port someone else holds never frees itself)."""
 
     first: float = 0.05
     factor: float = 1.5
     ceiling: float = 2.0
+    unplaceable_after: float = 15.0
 
     def delays(self):
         delay = self.first
@@ -138,7 +161,8 @@ class MarathonClient:
         """Return once none of ``ids`` is in ``/v2/deployments``; else DeploymentTimeout.
         ``budget`` is the user's whole timeout when ``timeout`` is what remains of it."""
         pending = set(ids)
-        deadline = time.monotonic() + timeout
+        started = time.monotonic()
+        deadline = started + timeout
         reported = 0.0
         for delay in self.poll.delays():
             running = {d["id"]: d for d in self.deployments()}
@@ -148,11 +172,21 @@ class MarathonClient:
             now = time.monotonic()
             if now >= deadline:
                 raise DeploymentTimeout(self._timeout_message(app_id, sorted(pending), running, budget or timeout))
+            if app_id and now - started >= self.poll.unplaceable_after:
+                self._fail_if_unplaceable(app_id, sorted(pending)[0], now - started)
             if progress and now - reported >= 5:
                 d = running[next(iter(pending))]
                 progress(f"waiting for deployment {d['id']} of {app_id}: step {d.get('currentStep')}/{d.get('totalSteps')}")
                 reported = now
             time.sleep(min(delay, max(0.0, deadline - now)))
+
+    def _fail_if_unplaceable(self, app_id: str, deployment: str, waited: float) -> None:
+        queue = self.session.request("GET", self._path("/v2/queue"), params={"embed": "lastUnusedOffers"}).json()
+        item = next((q for q in queue.get("queue", []) if (q.get("app") or {}).get("id") == app_id), None)
+        reasons = declined_reasons(item) if item else None
+        if reasons:
+            raise Unplaceable(f"Marathon cannot place {app_id} (deployment {deployment}): every offer was declined "
+                              f"for {waited:.0f}s — {reasons}")
 
     def _timeout_message(self, app_id: str, ids: list[str], running: dict[str, dict], timeout: float) -> str:
         d = running[ids[0]]

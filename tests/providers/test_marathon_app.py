@@ -122,3 +122,24 @@ def test_connection_is_secret_in_state(sim_factory, stack_factory):
         f"{dcos.marathon}/v2/apps", timeout=5,
         headers={"Authorization": "token=" + requests.post(f"{dcos.url}/acs/api/v1/auth/login",
                                                           json={"uid": "ops", "password": "s3cret-pass"}, timeout=5).json()["token"]}).json()["apps"]}
+
+
+def test_an_app_no_agent_can_take_fails_fast_with_the_reason_and_is_removed(sim, stack_factory):
+    """Marathon declines every offer (the port is held on the only public agent): kexpose reads
+    /v2/queue's offer summary and fails within seconds naming the agent and Marathon's reason,
+    instead of waiting the whole deployment timeout; the half-made app is removed again."""
+    import time
+
+    public = next(a["hostname"] for a in requests.get(f"{sim.url}/_sim/cluster", timeout=5).json()["agents"] if a["public"])
+    holder = {"id": "/holder", "cmd": "sleep 1000", "cpus": 0.01, "mem": 16, "acceptedResourceRoles": ["slave_public"],
+              "portDefinitions": [{"port": 6443}], "requirePorts": True}
+    assert requests.post(f"{sim.marathon}/v2/apps", json=holder, timeout=5).status_code == 201
+    wanted = dict(holder, id="/kexpose/blocked")
+    stack = stack_factory(apps_program({"url": sim.url}, [wanted]))
+    started = time.monotonic()
+    with pytest.raises(auto.errors.CommandError) as err:
+        stack.up()
+    assert time.monotonic() - started < 60  # not the 600 s deployment timeout
+    text = str(err.value)
+    assert f"Marathon cannot place /kexpose/blocked" in text and f"{public}: InsufficientPorts" in text, text
+    assert "removed again" in text and "/kexpose/blocked" not in marathon_apps(sim)
