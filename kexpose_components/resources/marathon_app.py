@@ -32,7 +32,7 @@ from kexpose_components.dcos.marathon import (
 )
 from kexpose_components.dcos.marathon_checks import canonical_app_id, check_app
 from kexpose_components.errors import KexposeError
-from kexpose_components.progress import report
+from kexpose_components.progress import announce, report
 from kexpose_components.resources.connection import ClusterInputs, connection_failures, secret_connection
 from kexpose_components.resources.deadline import timeout_seconds
 from kexpose_components.resources.lifecycle import create_or_adopt, read_back
@@ -60,6 +60,16 @@ def _fixed_host_ports(app: dict[str, Any]) -> bool:
     return bool(app.get("requirePorts")) and any(pd.get("port") for pd in app.get("portDefinitions", []))
 
 
+def restart_notice(app: dict[str, Any]) -> str:
+    """What a reviewer must know about an update: Marathon rolls every change to an app into new
+    tasks, and with ``maximumOverCapacity: 0`` (the HAProxy app's fixed ports) the old task stops
+    first — a brief outage for every client behind it."""
+    strategy = app.get("upgradeStrategy") or {}
+    if strategy.get("maximumOverCapacity", 1) == 0:
+        return f"{app['id']}: this update restarts its task(s), stopping the old one first: brief outage"
+    return f"{app['id']}: this update restarts its task(s) (new ones start before the old ones stop)"
+
+
 class MarathonAppProvider(ResourceProvider):
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         new = MarathonAppInputs.parse(news)
@@ -76,6 +86,8 @@ class MarathonAppProvider(ResourceProvider):
         if new.app["id"] != old.app["id"]:
             return DiffResult(changes=True, replaces=["app"], delete_before_replace=_fixed_host_ports(new.app))
         changes = changed_fields(new.app, old.live or {}) or old.app != new.app
+        if changes:
+            announce(restart_notice(new.app))
         settings = ("connection", "force", "adopt")
         return DiffResult(changes=bool(changes) or old.props(*settings) != new.props(*settings), replaces=[])
 

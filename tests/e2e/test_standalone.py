@@ -87,6 +87,7 @@ def test_quick_and_trusted_modes(cluster_sim, project_stack, ssh_files, tmp_path
     assert re.search(r'client\s*:\s*"86400s"\s*=>\s*"3600s"', preview.stdout), preview.stdout
     # the HAProxy app's hash label is known at preview: the diff shows old => new, not [unknown]
     assert re.search(r'KEXPOSE_CONFIG_SHA256\s*:\s*"[0-9a-f]{64}"\s*=>\s*"[0-9a-f]{64}"', preview.stdout), preview.stdout
+    assert "/kexpose/sni: this update restarts its task(s), stopping the old one first: brief outage" in preview.stdout + preview.stderr
     updated = sorted(re.findall(r"~ pulumi-python:dynamic/([\w/:]+): \(update\)", preview.stdout))
     assert updated == ["agents:Files", "exposure:Probe", "exposure:Probe", "haproxy:Config", "marathon:App"]
     stack.up()
