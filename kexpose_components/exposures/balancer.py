@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import pulumi
@@ -19,26 +20,34 @@ def digest(definition: Any) -> str:
     return hashlib.sha256(json.dumps(definition, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-class BalancerExposure(Exposure):
-    """Subclasses say which component type they are, how the definition looks
-    (``definition(settings, service)``, ``label(definition, owner)``) and which resource carries it (``resource``, created as
-    ``<name>-<suffix>`` with the definition as its ``suffix`` input); the rest — registration,
-    the endpoint, the probe after the resource — is here."""
+@dataclass(frozen=True)
+class Balancer:
+    """What makes one load balancer's exposure: its component type, its definition
+    (``definition(settings, service)``, marked by ``label(definition, owner)``) and the resource
+    that carries it, created as ``<name>-<suffix>`` with the definition as its ``suffix`` input."""
 
     type_token: str
     definition: Callable[[Any, str], dict[str, Any]]
-    label: Callable[[dict[str, Any], str], dict[str, Any]]  # marks the definition with its owner
+    label: Callable[[dict[str, Any], str], dict[str, Any]]
     resource_type: type[pulumi.CustomResource]
-    suffix: str  # "app" | "pool": the resource's name suffix and the input that takes the definition
+    suffix: str  # "app" | "pool"
+
+
+class BalancerExposure(Exposure):
+    """Subclasses name their :class:`Balancer`; the rest — registration, the endpoint, the probe
+    after the resource — is here."""
+
+    balancer: Balancer
 
     def __init__(self, settings: ExposureBase, clusters: list[ClusterSettings], shared: SharedInputs,
                  opts: pulumi.ResourceOptions | None = None):
         name = settings.name
-        super().__init__(self.type_token, name, None, opts)
+        b = self.balancer
+        super().__init__(b.type_token, name, None, opts)
         cluster = clusters[0]
-        definition = type(self).label(type(self).definition(settings, cluster.service), shared.owner)
-        self.resource = self.resource_type(f"{name}-{self.suffix}", connection=shared.connection, adopt=settings.adopt,
-                                           **{self.suffix: definition}, opts=deployment_options(settings, self))
+        definition = b.label(b.definition(settings, cluster.service), shared.owner)
+        self.resource = b.resource_type(f"{name}-{b.suffix}", connection=shared.connection, adopt=settings.adopt,
+                                        **{b.suffix: definition}, opts=deployment_options(settings, self))
         endpoint = probed_endpoint(f"{name}-probe", settings, cluster, None, digest(definition),
                                    pulumi.ResourceOptions(parent=self, depends_on=[self.resource]))
         self._register([endpoint])

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from kexpose_components.config import EdgeLbSettings
-from kexpose_components.exposures.balancer import BalancerExposure
+from kexpose_components.exposures.balancer import Balancer, BalancerExposure
 from kexpose_components.ownership import label_pool, pool_name_of
 from kexpose_components.resources.edgelb_pool import EdgeLBPool
 
@@ -37,9 +37,4 @@ def edgelb_pool(settings: EdgeLbSettings, service: str) -> dict[str, Any]:
 
 
 class EdgeLbExposure(BalancerExposure):
-    type_token = "kexpose:exposure:EdgeLb"
-
-    definition = staticmethod(edgelb_pool)
-    label = staticmethod(label_pool)
-    resource_type = EdgeLBPool
-    suffix = "pool"
+    balancer = Balancer("kexpose:exposure:EdgeLb", edgelb_pool, label_pool, EdgeLBPool, "pool")

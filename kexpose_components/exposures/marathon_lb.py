@@ -12,7 +12,7 @@ from typing import Any
 
 from kexpose_components import naming
 from kexpose_components.config import MarathonLbSettings
-from kexpose_components.exposures.balancer import BalancerExposure
+from kexpose_components.exposures.balancer import Balancer, BalancerExposure
 from kexpose_components.ownership import app_id_of, label_app
 from kexpose_components.resources.marathon_app import MarathonApp
 
@@ -45,9 +45,4 @@ def marathon_lb_app(settings: MarathonLbSettings, service: str) -> dict[str, Any
 
 
 class MarathonLbExposure(BalancerExposure):
-    type_token = "kexpose:exposure:MarathonLb"
-
-    definition = staticmethod(marathon_lb_app)
-    label = staticmethod(label_app)
-    resource_type = MarathonApp
-    suffix = "app"
+    balancer = Balancer("kexpose:exposure:MarathonLb", marathon_lb_app, label_app, MarathonApp, "app")
