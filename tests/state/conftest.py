@@ -259,13 +259,21 @@ def init_stack(checkout: Checkout, stack: str, settings: dict[str, Any], passwor
     checkout.commit(f"stack {stack}")
 
 
-def marathon_get(sim, path: str) -> dict | list:
-    """GET a Marathon path as an admin (bootstrapuser) would."""
+def marathon_as_admin(sim, method: str, path: str) -> dict | list:
+    """Call Marathon as an admin (bootstrapuser) would, with the DC/OS CLI or curl."""
     token = requests.post(f"{sim.url}/acs/api/v1/auth/login", json={"uid": DCOS_USER, "password": DCOS_PASSWORD},
                           timeout=5).json()["token"]
-    response = requests.get(f"{sim.marathon}{path}", headers={"Authorization": f"token={token}"}, timeout=5)
+    response = requests.request(method, f"{sim.marathon}{path}", headers={"Authorization": f"token={token}"}, timeout=5)
     response.raise_for_status()
     return response.json()
+
+
+def marathon_get(sim, path: str) -> dict | list:
+    return marathon_as_admin(sim, "GET", path)
+
+
+def marathon_delete(sim, path: str) -> dict | list:
+    return marathon_as_admin(sim, "DELETE", path)
 
 
 def marathon_apps(sim) -> list[str]:
