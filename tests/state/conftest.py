@@ -146,7 +146,7 @@ class Checkout:
 
     def pulumi(self, *args: str, check: bool = True, timeout: float = 300, **extra: str) -> subprocess.CompletedProcess:
         """The `pulumi` a user runs (.venv/bin/pulumi, the wrapper), in this checkout."""
-        out = subprocess.run([str(self.root / ".venv" / "bin" / "pulumi"), *args, "--non-interactive"], cwd=self.root,
+        out = subprocess.run([str(self.root / ".venv" / "bin" / "pulumi"), "--non-interactive", *args], cwd=self.root,
                              env=self.env(**extra), capture_output=True, text=True, timeout=timeout)
         if check and out.returncode != 0:
             raise AssertionError(f"pulumi {' '.join(args)} failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
@@ -157,7 +157,7 @@ class Checkout:
         output goes to ``proc.log``."""
         log = self.root / f"pulumi-{next(_names)}.log"
         with log.open("w") as out:
-            proc = subprocess.Popen([str(self.root / ".venv" / "bin" / "pulumi"), *args, "--non-interactive"],
+            proc = subprocess.Popen([str(self.root / ".venv" / "bin" / "pulumi"), "--non-interactive", *args],
                                     cwd=self.root, env=self.env(**extra), stdout=out, stderr=subprocess.STDOUT,
                                     start_new_session=True)
         proc.log = log
