@@ -26,6 +26,8 @@ def connection(settings: StackSettings) -> pulumi.Output[dict[str, Any]]:
     secrets = {"token": stack_config.secret("dcosToken"), "password": stack_config.secret("dcosPassword"),
                "private_key": stack_config.secret("dcosPrivateKey")}
     present = {k: v for k, v in secrets.items() if v is not None}
+    if not present:  # an open cluster, or credentials from KEXPOSE_DCOS_* (see DcosConnection.with_environment)
+        return pulumi.Output.secret(base)
     return pulumi.Output.secret(pulumi.Output.all(**present).apply(lambda vals: {**base, **vals}))
 
 
