@@ -135,11 +135,15 @@ class Checkout:
     backend_url: str
     env_extra: dict[str, str] = field(default_factory=dict)
 
+    def outside(self, name: str) -> Path:
+        """A path next to the checkout for what is not part of it (PULUMI_HOME, logs, CI output)."""
+        return self.root.parent / f"{self.root.name}-{name}"
+
     def env(self, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "KEXPOSE_DCOS_"))}
         env.update(OFFLINE_SETTINGS)
         env.update({"PULUMI_BACKEND_URL": self.backend_url, "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
-                    "PULUMI_HOME": str(self.root / ".pulumi-home")})
+                    "PULUMI_HOME": str(self.outside("pulumi-home"))})
         env.update(self.env_extra)
         env.update(extra)
         return env
@@ -155,7 +159,7 @@ class Checkout:
     def popen(self, *args: str, **extra: str) -> subprocess.Popen:
         """A background pulumi in its own process group (to kill it with its plugins); its
         output goes to ``proc.log``."""
-        log = self.root / f"pulumi-{next(_names)}.log"
+        log = self.outside(f"pulumi-{next(_names)}.log")
         with log.open("w") as out:
             proc = subprocess.Popen([str(self.root / ".venv" / "bin" / "pulumi"), "--non-interactive", *args],
                                     cwd=self.root, env=self.env(**extra), stdout=out, stderr=subprocess.STDOUT,
@@ -168,7 +172,7 @@ class Checkout:
         env = self.env(**extra)
         env.pop("PULUMI_CONFIG_PASSPHRASE")
         env[f"PULUMI_CONFIG_PASSPHRASE_{stack.upper().replace('-', '_')}"] = PASSPHRASE
-        env["KEXPOSE_CI_OUT"] = str(self.root / "ci-out")
+        env["KEXPOSE_CI_OUT"] = str(self.outside("ci-out"))
         out = subprocess.run(["bash", str(self.root / "scripts" / "ci-stack.sh"), command, stack], cwd=self.root,
                              env=env, capture_output=True, text=True, timeout=300)
         if check and out.returncode != 0:

@@ -60,7 +60,7 @@ def test_up_on_main_and_a_read_only_preview_of_a_pull_request(team, checkouts, t
     stats = requests.get(f"{team_sim.url}/_sim/stats", timeout=5).json()
     assert stats["writes"] == 0 and set(stats["calls"]) == PREVIEW_CALLS, stats
     assert team.rows() == rows_before  # the preview changed nothing in the backend
-    comment = (pr.root / "ci-out" / "team.md").read_text()
+    comment = (pr.outside("ci-out") / "team.md").read_text()
     assert comment.splitlines()[0] == "<!-- kexpose-preview: team -->"
     assert "### kexpose preview: `team` succeeded" in comment
     assert "timeout server 3600s" in comment and "2 to update" in comment
