@@ -12,6 +12,8 @@
 #   KEXPOSE_DCOS_UID, KEXPOSE_DCOS_PASSWORD | KEXPOSE_DCOS_TOKEN | KEXPOSE_DCOS_PRIVATE_KEY
 #                                      the DC/OS identity (read-only for preview), overriding the stack's
 #   KEXPOSE_CI_OUT                     where preview writes <stack>.txt and <stack>.md (default .kexpose/ci)
+#   KEXPOSE_PREVIEW_REFRESH            1 (default): preview --refresh, the diff against what runs (GETs
+#                                      only); 0: against the state alone, no DC/OS call at all
 #
 # A postgres:// backend is previewed from a snapshot of its rows read with SELECT alone: Pulumi's
 # PostgreSQL backend runs CREATE TABLE/INDEX IF NOT EXISTS on every connection, which needs the
@@ -86,15 +88,16 @@ run_pulumi() {  # run_pulumi LOG ARGS…: pulumi's output, masked, to stdout and
 }
 
 preview() {
-  local stack=$1 out=${KEXPOSE_CI_OUT:-$ROOT/.kexpose/ci} status=0
+  local stack=$1 out=${KEXPOSE_CI_OUT:-$ROOT/.kexpose/ci} status=0 refresh=(--refresh)
+  [[ ${KEXPOSE_PREVIEW_REFRESH:-1} != 0 ]] || refresh=()
   mkdir -p "$out"
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' EXIT
   if [[ $PULUMI_BACKEND_URL == postgres://* || $PULUMI_BACKEND_URL == postgresql://* ]]; then
     snapshot "$tmp/state"
-    PULUMI_BACKEND_URL="file://$tmp/state" run_pulumi "$out/$stack.txt" preview --diff --refresh --stack "$stack" || status=$?
+    PULUMI_BACKEND_URL="file://$tmp/state" run_pulumi "$out/$stack.txt" preview --diff "${refresh[@]}" --stack "$stack" || status=$?
   else
-    run_pulumi "$out/$stack.txt" preview --diff --refresh --stack "$stack" || status=$?
+    run_pulumi "$out/$stack.txt" preview --diff "${refresh[@]}" --stack "$stack" || status=$?
   fi
   local verdict="succeeded"
   ((status == 0)) || verdict="FAILED (exit $status)"

@@ -66,6 +66,14 @@ def test_up_on_main_and_a_read_only_preview_of_a_pull_request(team, checkouts, t
     assert "timeout server 3600s" in comment and "2 to update" in comment
     assert READONLY_PASSWORD not in preview.stdout + preview.stderr + comment
 
+    # KEXPOSE_PREVIEW_REFRESH=0: the same change, compared with the state alone, with no DC/OS
+    # identity at all and not one call.
+    requests.delete(f"{team_sim.url}/_sim/stats", timeout=5).raise_for_status()
+    pr.ci("preview", "team", PULUMI_BACKEND_URL=ro_url, KEXPOSE_PREVIEW_REFRESH="0")
+    assert requests.get(f"{team_sim.url}/_sim/stats", timeout=5).json()["total"] == 0
+    comment = (pr.outside("ci-out") / "team.md").read_text()
+    assert "timeout server 3600s" in comment and "2 to update" in comment
+
     # Why ci-stack.sh previews from a snapshot: Pulumi's PostgreSQL backend needs the table's
     # owner even to read (CREATE TABLE/INDEX IF NOT EXISTS on every connection).
     direct = pr.pulumi("preview", "--stack", "team", check=False, PULUMI_BACKEND_URL=ro_url)
