@@ -34,7 +34,7 @@ sim: setup
 ## A local PostgreSQL to try the team state backend (README, "State for a team"); prints the URL.
 state-db: setup
 	@bash scripts/state-db.sh start >/dev/null && source .kexpose/state-db/env && \
-	  printf 'PostgreSQL on 127.0.0.1:%s. Use it with:\n  export PULUMI_BACKEND_URL='%s'\n' "$$PGPORT" "$$KEXPOSE_STATE_URL"
+	  printf 'PostgreSQL on 127.0.0.1:%s. Use it with:\n  export PULUMI_BACKEND_URL=\047%s\047\n' "$$PGPORT" "$$KEXPOSE_STATE_URL"
 
 ## Stop it and remove its data.
 state-db-stop:
