@@ -93,9 +93,13 @@ preview() {
   mkdir -p "$out"
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' EXIT
-  if [[ $PULUMI_BACKEND_URL == postgres://* || $PULUMI_BACKEND_URL == postgresql://* ]]; then
-    snapshot "$tmp/state"
-    PULUMI_BACKEND_URL="file://$tmp/state" run_pulumi "$out/$stack.txt" preview --diff "${refresh[@]}" --stack "$stack" || status=$?
+  if [[ $PULUMI_BACKEND_URL == postgres://* ]]; then
+    if ! (snapshot "$tmp/state") 2>"$out/$stack.txt"; then
+      cat "$out/$stack.txt" >&2
+      status=2
+    else
+      PULUMI_BACKEND_URL="file://$tmp/state" run_pulumi "$out/$stack.txt" preview --diff "${refresh[@]}" --stack "$stack" || status=$?
+    fi
   else
     run_pulumi "$out/$stack.txt" preview --diff "${refresh[@]}" --stack "$stack" || status=$?
   fi
