@@ -12,7 +12,7 @@ import os
 import shutil
 import subprocess
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -47,11 +47,11 @@ class StateDb:
     def ca(self) -> Path:
         return self.dir / "ca.pem"
 
-    def url(self, database: str, user: str = "kexpose", password: str | None = None,
-            query: str | None = None) -> str:
+    def url(self, database: str, user: str = "kexpose", password: str | None = None) -> str:
+        """The backend URL as production has it: TLS, the server verified against its CA."""
         secret = self.env["KEXPOSE_STATE_PASSWORD"] if password is None else password
-        query = query if query is not None else f"sslmode=verify-full&sslrootcert={self.ca}"
-        return f"postgres://{user}:{quote(secret, safe='')}@127.0.0.1:{self.port}/{database}?{query}"
+        return (f"postgres://{user}:{quote(secret, safe='')}@127.0.0.1:{self.port}/{database}"
+                f"?sslmode=verify-full&sslrootcert={self.ca}")
 
     def psql(self, sql: str, database: str = "postgres") -> str:
         """Run SQL as the superuser over the server's private socket (what an admin does)."""
@@ -133,7 +133,6 @@ class Checkout:
 
     root: Path
     backend_url: str
-    env_extra: dict[str, str] = field(default_factory=dict)
 
     def outside(self, name: str) -> Path:
         """A path next to the checkout for what is not part of it (PULUMI_HOME, logs, CI output)."""
@@ -144,7 +143,6 @@ class Checkout:
         env.update(OFFLINE_SETTINGS)
         env.update({"PULUMI_BACKEND_URL": self.backend_url, "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
                     "PULUMI_HOME": str(self.outside("pulumi-home"))})
-        env.update(self.env_extra)
         env.update(extra)
         return env
 
