@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 
-.PHONY: setup demo demo-destroy test bench reliability sim
+.PHONY: setup demo demo-destroy test bench reliability sim state-db state-db-stop
 
 setup:
 	@bash scripts/setup.sh
@@ -33,3 +33,12 @@ reliability: setup
 ## Run the simulator in the foreground (for poking at it by hand).
 sim: setup
 	@$(PY) -m kexpose_sim serve --state-dir .kexpose/sim
+
+## A local PostgreSQL to try the team state backend (README, "State for a team"); prints the URL.
+state-db: setup
+	@bash scripts/state-db.sh start >/dev/null && source .kexpose/state-db/env && \
+	  printf 'PostgreSQL on 127.0.0.1:%s. Use it with:\n  export PULUMI_BACKEND_URL=\047%s\047\n' "$$PGPORT" "$$KEXPOSE_STATE_URL"
+
+## Stop it and remove its data.
+state-db-stop:
+	@bash scripts/state-db.sh stop

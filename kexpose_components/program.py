@@ -39,7 +39,10 @@ def connection(settings: StackSettings) -> pulumi.Output[dict[str, Any]]:
     if settings.auth == "none":  # an open cluster (dcos.auth: none): nothing to log in with
         return pulumi.Output.secret(base)
     key, field = CREDENTIALS[settings.auth]
-    return pulumi.Output.secret(stack_config.secret(key).apply(lambda value: {**base, field: value}))
+    secret = stack_config.secret(key)
+    if secret is None:  # given as KEXPOSE_DCOS_* instead: the session reads it there, state never holds it
+        return pulumi.Output.secret(base)
+    return pulumi.Output.secret(secret.apply(lambda value: {**base, field: value}))
 
 
 def cluster_cas(settings: StackSettings, conn: pulumi.Output, services: set[str]) -> dict[str, pulumi.Input[str]]:
@@ -76,7 +79,7 @@ def preflight_check(settings: StackSettings, owner: str) -> None:
     plain = _connection_base(settings)
     if settings.auth != "none":
         key, field = CREDENTIALS[settings.auth]
-        plain[field] = pulumi.runtime.get_config(f"kexpose:{key}")
+        plain[field] = pulumi.runtime.get_config(f"kexpose:{key}")  # None: KEXPOSE_DCOS_* (the session reads it)
     found = preflight.run(settings, plain, owner, {i: e.adopt for i, e in enumerate(settings.exposures)})
     if found:
         raise pulumi.RunError("the cluster does not fit the stack configuration (preflight):\n  - " + "\n  - ".join(found))

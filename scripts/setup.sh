@@ -13,8 +13,10 @@ source scripts/versions.env
 CACHE=${KEXPOSE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kexpose}
 ENGINE_BIN="$CACHE/engine/pulumi-v$PULUMI_VERSION/bin"
 # haproxy, openssl, curl: the simulator's data plane and its tests; openssh: agent file delivery
-# (scp/ssh and a real sshd in tests); wrk: data-plane bench. kubectl: see install_apt_packages.
-APT_PACKAGES=(haproxy openssl curl openssh-server openssh-client wrk ca-certificates)
+# (scp/ssh and a real sshd in tests); wrk: data-plane bench; postgresql: the team state backend
+# (`make state-db`, tests/state/; scripts/state-db.sh runs its own server, never the system one).
+# kubectl: see install_apt_packages.
+APT_PACKAGES=(haproxy openssl curl openssh-server openssh-client wrk ca-certificates postgresql)
 
 t0=$SECONDS
 log() { printf '[setup] %s\n' "$*" >&2; }
@@ -40,6 +42,12 @@ install_apt_packages() {
     printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null
     "${sudo[@]}" chmod +x "$policy"
     created_policy=1
+  fi
+  # Nor should Debian's postgresql create its system-wide "main" cluster: nothing would use it.
+  local pgconf=/etc/postgresql-common/createcluster.d/kexpose.conf
+  if [[ ! -e $pgconf ]]; then
+    "${sudo[@]}" mkdir -p "$(dirname "$pgconf")"
+    echo 'create_main_cluster = false' | "${sudo[@]}" tee "$pgconf" >/dev/null
   fi
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
     "${missing[@]}" >/dev/null

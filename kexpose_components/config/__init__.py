@@ -10,6 +10,7 @@ only as secret Outputs.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,9 @@ from kexpose_components.config.models import (METHODS, ClusterSettings, DcosSett
 from kexpose_components.config.problems import ConfigError, problems_of
 
 SECRET_KEYS = ("dcosPassword", "dcosToken", "dcosPrivateKey")
+#: Credentials CI may give in the environment instead (they replace the stack's; see dcos.client).
+ENV_SECRETS = {"KEXPOSE_DCOS_PASSWORD": "dcosPassword", "KEXPOSE_DCOS_TOKEN": "dcosToken",
+               "KEXPOSE_DCOS_PRIVATE_KEY": "dcosPrivateKey"}
 
 __all__ = ["METHODS", "SECRET_KEYS", "ClusterSettings", "ConfigError", "DcosSettings", "EdgeLbSettings", "ExposureBase",
            "ExposureSettings", "HaproxySettings", "KubeconfigSettings", "MarathonLbSettings", "SshSettings",
@@ -191,7 +195,11 @@ def load() -> StackSettings:
     config = pulumi.Config("kexpose")
     keys = sorted({k.split(":", 1)[1] for k in _config_keys() if k.startswith("kexpose:")})
     secrets = {k for k in keys if k in SECRET_KEYS or runtime_config.is_config_secret(f"kexpose:{k}")}
-    return parse({k: config.get_object(k) for k in keys if k not in secrets}, secrets)
+    from_env = {key for env, key in ENV_SECRETS.items() if os.environ.get(env)}
+    raw = {k: config.get_object(k) for k in keys if k not in secrets}
+    if from_env and os.environ.get("KEXPOSE_DCOS_UID") and isinstance(raw.get("dcos"), dict):
+        raw["dcos"] = {**raw["dcos"], "uid": os.environ["KEXPOSE_DCOS_UID"]}  # the environment's identity, whole
+    return parse(raw, (secrets - set(SECRET_KEYS) if from_env else secrets) | from_env)
 
 
 def secret(key: str) -> pulumi.Output[str] | None:

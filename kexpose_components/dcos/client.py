@@ -19,7 +19,7 @@ import os
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import jwt
@@ -31,6 +31,11 @@ from kexpose_components.errors import KexposeError
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 SECRET_FIELDS = ("token", "password", "private_key")
+#: Credentials a CI job (or an operator) gives through the environment instead of the stack:
+#: they override the stack's, so pull-request previews run as a read-only identity and `up` as
+#: its own, and neither lands in the stack file or the state.
+ENV_CREDENTIALS = {"uid": "KEXPOSE_DCOS_UID", "password": "KEXPOSE_DCOS_PASSWORD", "token": "KEXPOSE_DCOS_TOKEN",
+                   "private_key": "KEXPOSE_DCOS_PRIVATE_KEY"}
 
 
 class DcosApiError(KexposeError):
@@ -84,6 +89,14 @@ class DcosConnection:
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
 
+    def with_environment(self, environ: dict[str, str]) -> DcosConnection:
+        """This connection with the credentials ``KEXPOSE_DCOS_*`` give (all of the stack's
+        secrets are dropped when any is given, so two identities never mix)."""
+        given = {field: environ[name] for field, name in ENV_CREDENTIALS.items() if environ.get(name)}
+        if not set(given) & set(SECRET_FIELDS):
+            return self
+        return replace(self, **{"token": None, "password": None, "private_key": None, **given})
+
     @property
     def auth_mode(self) -> str:
         if self.token:
@@ -136,7 +149,7 @@ class DcosSession:
     ``requests.Session`` (which is not thread-safe), while logins and the CA file are shared."""
 
     def __init__(self, connection: DcosConnection):
-        self.connection = connection
+        self.connection = connection.with_environment(dict(os.environ))
         # Passed on every request: requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE override
         # Session.verify, which would silently swap the cluster's CA for the system bundle.
         self.verify = self._verify_setting()

@@ -35,6 +35,22 @@ def test_wrong_credentials_and_static_tokens_give_clear_errors(sim_factory):
     assert "unauthorized" in str(err.value)
 
 
+def test_credentials_from_the_environment_replace_the_stacks(sim_factory, monkeypatch):
+    dcos = sim_factory(auth="dcos", users={"ops": "pw", "preview": "read-only"})
+    stack = DcosConnection(url=dcos.url, uid="ops", password="pw")
+    monkeypatch.setenv("KEXPOSE_DCOS_UID", "preview")
+    monkeypatch.setenv("KEXPOSE_DCOS_PASSWORD", "read-only")
+    requests.put(f"{dcos.url}/_sim/auth/forbidden/ops", json={"forbidden": True}, timeout=5).raise_for_status()
+    session = DcosSession(stack)  # would be refused as ops: 403
+    assert session.request("GET", "/service/marathon/v2/apps").json() == {"apps": []}
+    assert (session.connection.uid, session.connection.password) == ("preview", "read-only")
+    monkeypatch.delenv("KEXPOSE_DCOS_PASSWORD")
+    monkeypatch.setenv("KEXPOSE_DCOS_TOKEN", "not-a-token")  # one identity, never a mix of two
+    assert DcosSession(stack).connection.password is None
+    monkeypatch.delenv("KEXPOSE_DCOS_TOKEN")
+    assert DcosSession(stack).connection == stack  # a uid alone replaces nothing
+
+
 def test_api_messages_and_details_reach_the_error(sim):
     session = DcosSession(DcosConnection(url=sim.url))
     with pytest.raises(DcosApiError) as err:
