@@ -22,7 +22,7 @@ import requests
 import yaml
 
 from bench.common import timed
-from kexpose_components.engine import OFFLINE_SETTINGS, PROJECT_ROOT
+from tests.support.engine import OFFLINE_SETTINGS, PROJECT_ROOT
 
 RESULTS = PROJECT_ROOT / "bench" / "results" / "state_backend.json"
 AGENT_NETWORK = "127.31.0"  # not the demo's 127.30.0, so a running `make demo` is left alone

@@ -89,7 +89,8 @@ run_pulumi() {  # run_pulumi LOG ARGS…: pulumi's output, masked, to stdout and
 
 preview() {
   local stack=$1 out=${KEXPOSE_CI_OUT:-$ROOT/.kexpose/ci} status=0 refresh=(--refresh)
-  [[ ${KEXPOSE_PREVIEW_REFRESH:-1} != 0 ]] || refresh=()
+  # No refresh: compared with the state alone, reaching no cluster (no preflight, no DC/OS identity).
+  [[ ${KEXPOSE_PREVIEW_REFRESH:-1} != 0 ]] || { refresh=(); export KEXPOSE_OFFLINE=1; }
   mkdir -p "$out"
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' EXIT

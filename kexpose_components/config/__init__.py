@@ -36,9 +36,13 @@ __all__ = ["METHODS", "SECRET_KEYS", "ClusterSettings", "ConfigError", "DcosSett
            "StackSettings", "TimeoutSettings", "load", "parse", "secret"]
 
 
-def parse(raw: dict[str, Any], secrets_present: set[str]) -> StackSettings:
+def parse(raw: dict[str, Any], secrets_present: set[str], offline: bool = False,
+          identity_from_env: bool = False) -> StackSettings:
     """Validate raw config values (``kexpose:`` keys without the prefix, secrets left out);
-    ``secrets_present`` names the secret keys that are set (their values are never read here)."""
+    ``secrets_present`` names the secret keys that are set (their values are never read here).
+    ``offline``: a preview that reaches no cluster (``KEXPOSE_OFFLINE=1``, see scripts/ci-stack.sh):
+    no DC/OS identity is needed and the preflight is off. ``identity_from_env``: ``KEXPOSE_DCOS_*``
+    give a whole identity (uid included), which replaces the stack's in the DC/OS session."""
     if not isinstance(raw, dict):
         raise ConfigError(["kexpose: the stack config must be a mapping of kexpose:<key> values"])
     raw = {k: v for k, v in raw.items() if v is not None}
@@ -52,11 +56,14 @@ def parse(raw: dict[str, Any], secrets_present: set[str]) -> StackSettings:
     clusters = list(enumerate(settings.clusters)) if settings else _valid_items(ClusterSettings, raw.get("clusters"))
     exposures = [(i, _Refs.of(e)) for i, e in enumerate(raw.get("exposures") or []) if isinstance(e, dict)] \
         if isinstance(raw.get("exposures"), list) else []
-    problems += _credential_problems(dcos if dcos else raw.get("dcos"), secrets_present & set(SECRET_KEYS))
+    if not (offline or identity_from_env):
+        problems += _credential_problems(dcos if dcos else raw.get("dcos"), secrets_present & set(SECRET_KEYS))
     problems += _cross_key_problems(dcos, clusters, exposures)
     problems += _secret_problems(raw, secrets_present)
     if problems or settings is None:
         raise ConfigError(problems)
+    if offline:
+        settings = settings.model_copy(update={"preflight": False})
     settings._auth = _auth(secrets_present)
     return settings
 
@@ -197,9 +204,8 @@ def load() -> StackSettings:
     secrets = {k for k in keys if k in SECRET_KEYS or runtime_config.is_config_secret(f"kexpose:{k}")}
     from_env = {key for env, key in ENV_SECRETS.items() if os.environ.get(env)}
     raw = {k: config.get_object(k) for k in keys if k not in secrets}
-    if from_env and os.environ.get("KEXPOSE_DCOS_UID") and isinstance(raw.get("dcos"), dict):
-        raw["dcos"] = {**raw["dcos"], "uid": os.environ["KEXPOSE_DCOS_UID"]}  # the environment's identity, whole
-    return parse(raw, (secrets - set(SECRET_KEYS) if from_env else secrets) | from_env)
+    offline = os.environ.get("KEXPOSE_OFFLINE") == "1" and pulumi.runtime.is_dry_run()
+    return parse(raw, (secrets - set(SECRET_KEYS) if from_env else secrets) | from_env, offline, bool(from_env))
 
 
 def secret(key: str) -> pulumi.Output[str] | None:

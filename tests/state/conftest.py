@@ -21,7 +21,7 @@ import pytest
 import requests
 import yaml
 
-from kexpose_components.engine import OFFLINE_SETTINGS, PROJECT_ROOT
+from tests.support.engine import OFFLINE_SETTINGS, PROJECT_ROOT
 from tests.e2e.conftest import cluster_sim  # noqa: F401  (fixture)
 from tests.e2e.test_exposures import public_address, wait_marathon_lb
 from tests.sim.conftest import sim_factory  # noqa: F401  (fixture)

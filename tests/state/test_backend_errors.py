@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from kexpose_components.engine import PROJECT_ROOT
+from tests.support.engine import PROJECT_ROOT
 
 from .conftest import Checkout
 

@@ -13,8 +13,10 @@ READONLY_PASSWORD = "readonly-role-password"
 
 #: The DC/OS calls a preview of a Marathon-LB + Edge-LB stack makes (docs/security.md lists them).
 PREVIEW_CALLS = {
-    "marathon GET /v2/apps/kexpose/mlb",
+    "marathon GET /v2/apps/kexpose/mlb",  # the refresh
     "edgelb GET /v2/pools/kexpose-elb",
+    "marathon GET /v2/info", "marathon GET /v2/apps", "edgelb GET /v2/pools",  # the preflight
+    "mesos GET /mesos/tasks", "mesos GET /mesos/master/state-summary",
 }
 
 
