@@ -1,10 +1,11 @@
 """Benchmarks 1-3: engine overhead at scale, parallel convergence, API economy.
 
 Each kexpose figure (N ``MarathonApp`` dummies against an in-process simulator, auth off, no data
-plane) is set against the same operation on N no-op dynamic resources (``bench.noop``) timed in
-the same run: pulumi-random's native provider cannot be built here (docs/engine.md), and the no-op
-dynamic resource isolates what kexpose's providers add (HTTP calls, deployment waits) over the
-engine and the Python dynamic-provider machinery both pay.
+plane) is set against the same operation timed in the same run on two baselines: N native
+``random.RandomId`` resources (pulumi-random's provider, built by ``make setup``: the engine floor
+any Pulumi provider is measured against) and N no-op dynamic resources (``bench.noop``), which
+isolate what kexpose's providers add (HTTP calls, deployment waits) over the engine and the Python
+dynamic-provider machinery both pay.
 """
 
 from __future__ import annotations
@@ -52,6 +53,15 @@ def baseline_program(n: int) -> Callable[[], None]:
     return program
 
 
+def native_program(n: int) -> Callable[[], None]:
+    def program() -> None:
+        import pulumi_random
+
+        for i in range(n):
+            pulumi_random.RandomId(f"id-{i}", byte_length=8)
+    return program
+
+
 def lifecycle(program: Callable[[], None], sim: Sim | None, n: int) -> dict[str, Any]:
     """Time every operation of OPS on a fresh stack; with ``sim``, count its API calls per op."""
     out: dict[str, Any] = {"seconds": {}, "calls": {}, "writes": {}}
@@ -82,17 +92,21 @@ def overhead_at_scale(ns: list[int], reps: int) -> dict[str, Any]:
             for n in ns:
                 runs.setdefault(("kexpose", n), []).append(lifecycle(kexpose_program(sim.url, n), sim, n))
                 runs.setdefault(("baseline", n), []).append(lifecycle(baseline_program(n), None, n))
+                runs.setdefault(("native", n), []).append(lifecycle(native_program(n), None, n))
     result: dict[str, Any] = {}
     for n in ns:
-        k, b = runs[("kexpose", n)], runs[("baseline", n)]
+        k, b, nat = runs[("kexpose", n)], runs[("baseline", n)], runs[("native", n)]
         row: dict[str, Any] = {}
         for op in OPS:
             ks, bs = median([r["seconds"][op] for r in k]), median([r["seconds"][op] for r in b])
-            row[op] = {"kexpose_s": ks, "baseline_s": bs, "ratio": ratio(ks, bs),
+            nat_s = median([r["seconds"][op] for r in nat])
+            row[op] = {"kexpose_s": ks, "baseline_s": bs, "ratio": ratio(ks, bs), "native_s": nat_s,
+                       "ratio_to_native": ratio(ks, nat_s),
                        "calls_per_resource": median([r["calls"][op] for r in k]) / n,
                        "writes": max(r["writes"][op] for r in k)}
         row["state_bytes_per_resource"] = {"kexpose": median([r["state_bytes_per_resource"] for r in k]),
-                                           "baseline": median([r["state_bytes_per_resource"] for r in b])}
+                                           "baseline": median([r["state_bytes_per_resource"] for r in b]),
+                                           "native": median([r["state_bytes_per_resource"] for r in nat])}
         result[str(n)] = row
     return result
 

@@ -1,7 +1,7 @@
 """The baseline resource: the lightest possible Python dynamic resource.
 
-pulumi-random's provider cannot be built here (docs/engine.md), so the native-engine baseline is
-a dynamic resource whose provider does nothing. It pays exactly what every kexpose resource pays
+Next to native random.RandomId resources (the engine floor), the second baseline is a dynamic
+resource whose provider does nothing. It pays exactly what every kexpose resource pays
 for the engine and the dynamic-provider machinery (plugin start, gRPC, pickled provider), but no
 HTTP and no waiting — so kexpose/baseline isolates what kexpose's providers add.
 It lives in an importable module so the provider is serialized by reference, as kexpose's are.

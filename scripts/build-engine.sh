@@ -13,7 +13,8 @@ source "$ROOT/scripts/versions.env"
 
 CACHE=${KEXPOSE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kexpose}
 ENGINE_DIR="$CACHE/engine/pulumi-v$PULUMI_VERSION"
-RANDOM_DIR="$CACHE/engine/random-v$PULUMI_RANDOM_VERSION-${PULUMI_RANDOM_COMMIT:0:12}"
+RANDOM_HASH=$(cd "$ROOT/tools/pulumi-random" && cat go.mod go.sum ./*.go cmd/*/*.go | sha256sum | cut -c1-16)
+RANDOM_DIR="$CACHE/engine/random-v$PULUMI_RANDOM_VERSION-$RANDOM_HASH"
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
 export GOPATH=${GOPATH:-$CACHE/go}
 export GOMODCACHE=${GOMODCACHE:-$CACHE/go/pkg/mod}
@@ -72,57 +73,39 @@ build_langhost() {
   log "pulumi-language-python: built in $((SECONDS - t0))s ($hash)"
 }
 
+# pulumi-random's own provider module is refused by the module proxy, but its parts are served:
+# Terraform's random provider and the Pulumi Terraform bridge. tools/pulumi-random is kexpose's
+# glue over them (docs/engine.md). The stamp is keyed by a hash of that source and the version.
 build_random() {
-  local stamp="$RANDOM_DIR/.built" mod=github.com/pulumi/pulumi-random/provider/v4
-  if [[ -f $stamp ]]; then
-    log "pulumi-resource-random v$PULUMI_RANDOM_VERSION: cached in $RANDOM_DIR"
-    return
-  fi
-  # The provider module is only published by pseudo-version (its tags are v4.x.y, not
-  # provider/v4.x.y). Ask the proxy first: a refusal is reported, not fatal, because kexpose
-  # itself needs only the engine and its dynamic providers.
-  local probe
-  probe=$(cd /tmp && go mod download -json "$mod@$PULUMI_RANDOM_PSEUDO" 2>/dev/null || true)
-  if grep -q '"Error"' <<<"$probe"; then
-    mkdir -p "$RANDOM_DIR"
-    python3 -c 'import json,sys; print(json.loads(sys.stdin.read())["Error"])' <<<"$probe" \
-      > "$RANDOM_DIR/.unavailable"
-    log "pulumi-resource-random v$PULUMI_RANDOM_VERSION: NOT BUILT, the module proxy refuses it:"
-    sed 's/^/[build-engine]   /' "$RANDOM_DIR/.unavailable" >&2
-    return
-  fi
   local t0=$SECONDS work="$RANDOM_DIR/src"
-  log "pulumi-resource-random v$PULUMI_RANDOM_VERSION: building"
-  rm -rf "$RANDOM_DIR" && mkdir -p "$work" "$RANDOM_DIR/bin"
-  (
-    cd "$work"
-    local dir
-    dir=$(python3 -c 'import json,sys; print(json.loads(sys.stdin.read())["Dir"])' <<<"$probe")
-    # main.go embeds schema-embed.json, which upstream generates (gitignored) from schema.json;
-    # so build from a writable copy of the module with that file written, version filled in.
-    cp -r "$dir" provider && chmod -R u+w provider
-    python3 - "$PULUMI_RANDOM_VERSION" <<'PY'
-import json, sys
-path = "provider/cmd/pulumi-resource-random/"
-spec = json.load(open(path + "schema.json"))
-spec["version"] = sys.argv[1]
-json.dump(spec, open(path + "schema-embed.json", "w"))
-PY
-    # The shim is a nested module that is not part of the provider's zip: take it from the
-    # proxy at the same commit. The module path it declares is the one the replace names.
-    sed -i "s#=> ./shim#=> github.com/pulumi/pulumi-random/provider/shim $PULUMI_RANDOM_SHIM_PSEUDO#" \
-      provider/go.mod
-    cd provider
-    go build -trimpath -tags "$GOTAGS" \
-      -ldflags "-s -w -X github.com/pulumi/pulumi-random/provider/v4/pkg/version.Version=$PULUMI_RANDOM_VERSION" \
-      -o "$RANDOM_DIR/bin/pulumi-resource-random" ./cmd/pulumi-resource-random
-  )
-  rm -rf "$work"
-  # Where the engine looks without downloading: the plugin cache, exact version.
+  if [[ -f $RANDOM_DIR/.built ]]; then
+    log "pulumi-resource-random v$PULUMI_RANDOM_VERSION: cached in $RANDOM_DIR"
+  else
+    log "pulumi-resource-random v$PULUMI_RANDOM_VERSION: building (a cold build takes several minutes)"
+    rm -rf "$RANDOM_DIR" && mkdir -p "$RANDOM_DIR/bin"
+    cp -r "$ROOT/tools/pulumi-random" "$work"
+    (
+      cd "$work"
+      local ldflags="-s -w -X github.com/terraform-providers/terraform-provider-random/pulumibridge.Version=$PULUMI_RANDOM_VERSION"
+      go build -trimpath -tags "$GOTAGS" -ldflags "$ldflags" -o tfgen ./cmd/pulumi-tfgen-random
+      # The provider embeds the schema and bridge metadata that tfgen writes; PULUMI_CONVERT=0
+      # keeps tfgen from fetching converter plugins to translate documentation examples.
+      PULUMI_CONVERT=0 ./tfgen schema --skip-docs --skip-examples --out cmd/pulumi-resource-random >/dev/null
+      go build -trimpath -tags "$GOTAGS" -ldflags "$ldflags" \
+        -o "$RANDOM_DIR/bin/pulumi-resource-random" ./cmd/pulumi-resource-random
+    )
+    rm -rf "$work"
+    printf 'built in %ss\n' "$((SECONDS - t0))" > "$RANDOM_DIR/.built"
+    log "pulumi-resource-random v$PULUMI_RANDOM_VERSION: built in $((SECONDS - t0))s"
+  fi
+  # Where the engine looks without downloading: the plugin cache, exact version. Checked on every
+  # run (a cheap compare), so a cleared ~/.pulumi gets the plugin back.
   local plugdir="${PULUMI_HOME:-$HOME/.pulumi}/plugins/resource-random-v$PULUMI_RANDOM_VERSION"
-  mkdir -p "$plugdir" && cp "$RANDOM_DIR/bin/pulumi-resource-random" "$plugdir/"
-  printf 'built in %ss\n' "$((SECONDS - t0))" > "$stamp"
-  log "pulumi-resource-random v$PULUMI_RANDOM_VERSION: built in $((SECONDS - t0))s"
+  if ! cmp -s "$RANDOM_DIR/bin/pulumi-resource-random" "$plugdir/pulumi-resource-random"; then
+    mkdir -p "$plugdir"
+    install -m 0755 "$RANDOM_DIR/bin/pulumi-resource-random" "$plugdir/"
+    log "pulumi-resource-random v$PULUMI_RANDOM_VERSION: installed in $plugdir"
+  fi
 }
 
 case "${1:-all}" in

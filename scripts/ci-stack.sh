@@ -12,6 +12,7 @@
 #   KEXPOSE_DCOS_UID, KEXPOSE_DCOS_PASSWORD | KEXPOSE_DCOS_TOKEN | KEXPOSE_DCOS_PRIVATE_KEY
 #                                      the DC/OS identity (read-only for preview), overriding the stack's
 #   KEXPOSE_CI_OUT                     where preview writes <stack>.txt and <stack>.md (default .kexpose/ci)
+#   KEXPOSE_POLICY_PACK                a policy pack directory to preview with (the workflow: policy)
 #   KEXPOSE_PREVIEW_REFRESH            1 (default): preview --refresh, the diff against what runs (GETs
 #                                      only); 0: against the state alone, no DC/OS call at all
 #
@@ -88,9 +89,11 @@ run_pulumi() {  # run_pulumi LOG ARGS…: pulumi's output, masked, to stdout and
 }
 
 preview() {
-  local stack=$1 out=${KEXPOSE_CI_OUT:-$ROOT/.kexpose/ci} status=0 refresh=(--refresh)
+  local stack=$1 out=${KEXPOSE_CI_OUT:-$ROOT/.kexpose/ci} status=0 flags=(--refresh)
   # No refresh: compared with the state alone, reaching no cluster (no preflight, no DC/OS identity).
-  [[ ${KEXPOSE_PREVIEW_REFRESH:-1} != 0 ]] || { refresh=(); export KEXPOSE_OFFLINE=1; }
+  [[ ${KEXPOSE_PREVIEW_REFRESH:-1} != 0 ]] || { flags=(); export KEXPOSE_OFFLINE=1; }
+  # kexpose's policy pack (README "Policy pack"), when the workflow names it: a mandatory violation fails the preview.
+  [[ -z ${KEXPOSE_POLICY_PACK:-} ]] || flags+=(--policy-pack "$KEXPOSE_POLICY_PACK")
   mkdir -p "$out"
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' EXIT
@@ -99,10 +102,10 @@ preview() {
       cat "$out/$stack.txt" >&2
       status=2
     else
-      PULUMI_BACKEND_URL="file://$tmp/state" run_pulumi "$out/$stack.txt" preview --diff "${refresh[@]}" --stack "$stack" || status=$?
+      PULUMI_BACKEND_URL="file://$tmp/state" run_pulumi "$out/$stack.txt" preview --diff "${flags[@]}" --stack "$stack" || status=$?
     fi
   else
-    run_pulumi "$out/$stack.txt" preview --diff "${refresh[@]}" --stack "$stack" || status=$?
+    run_pulumi "$out/$stack.txt" preview --diff "${flags[@]}" --stack "$stack" || status=$?
   fi
   local verdict="succeeded"
   ((status == 0)) || verdict="FAILED (exit $status)"

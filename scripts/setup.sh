@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make setup`: everything kexpose needs on a fresh machine, idempotent and fast when nothing
 # changed. 1) Debian packages (apt-get update once, only when something is missing);
-# 2) .venv from the pinned requirements (rebuilt only when requirements.txt changes);
-# 3) the Pulumi engine built from Go modules into a cache outside the repository;
+# 2) .venv and the policy pack's policy/.venv from pinned requirements (rebuilt only when those change);
+# 3) the Pulumi engine (CLI, language host, random provider) built from Go modules into a cache
+#    outside the repository;
 # 4) links into .venv/bin so an activated venv has `pulumi` on PATH.
 set -euo pipefail
 
@@ -54,19 +55,20 @@ install_apt_packages() {
   ((created_policy == 0)) || "${sudo[@]}" rm -f "$policy"
 }
 
+# A virtualenv from a pinned requirements file, rebuilt only when that file changes.
 create_venv() {
-  local want have=""
-  want=$(sha256sum requirements.txt | cut -d' ' -f1)
-  [[ -f .venv/.requirements.sha256 ]] && have=$(cat .venv/.requirements.sha256)
-  if [[ $want == "$have" && -x .venv/bin/python ]]; then
-    log "venv: up to date"
+  local dir=$1 requirements=$2 want have=""
+  want=$(sha256sum "$requirements" | cut -d' ' -f1)
+  [[ -f $dir/.requirements.sha256 ]] && have=$(cat "$dir/.requirements.sha256")
+  if [[ $want == "$have" && -x $dir/bin/python ]]; then
+    log "venv $dir: up to date"
     return
   fi
-  log "venv: creating .venv from requirements.txt"
-  rm -rf .venv
-  python3 -m venv .venv
-  .venv/bin/pip install -q --disable-pip-version-check -r requirements.txt
-  echo "$want" > .venv/.requirements.sha256
+  log "venv $dir: creating from $requirements"
+  rm -rf "$dir"
+  python3 -m venv "$dir"
+  "$dir/bin/pip" install -q --disable-pip-version-check -r "$requirements"
+  echo "$want" > "$dir/.requirements.sha256"
 }
 
 link_engine() {
@@ -78,18 +80,22 @@ link_engine() {
 }
 
 check_versions() {
-  local cli sdk
+  local cli sdk pack
   cli=$(.venv/bin/pulumi version)
   sdk=v$(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("pulumi"))')
-  if [[ $cli != "$sdk" ]]; then
-    log "version mismatch: pulumi CLI $cli, Python SDK $sdk (fix scripts/versions.env or requirements.txt)"
+  pack=v$(policy/.venv/bin/python -c 'import importlib.metadata as m; print(m.version("pulumi"))')
+  if [[ $cli != "$sdk" || $cli != "$pack" ]]; then
+    log "version mismatch: pulumi CLI $cli, Python SDK $sdk, policy pack SDK $pack" \
+      "(fix scripts/versions.env, requirements.txt or policy/requirements.txt)"
     exit 1
   fi
-  log "pulumi CLI $cli = Python SDK $sdk"
+  log "pulumi CLI $cli = Python SDK $sdk = policy pack SDK $pack"
 }
 
 install_apt_packages
-create_venv
+create_venv .venv requirements.txt
+# The policy pack's own venv: pulumi_policy pins protobuf/grpcio ranges of its own (policy/).
+create_venv policy/.venv policy/requirements.txt
 bash scripts/build-engine.sh all
 link_engine
 check_versions

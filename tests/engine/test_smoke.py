@@ -8,26 +8,28 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import json
+import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
 from pulumi import automation as auto
 
-from tests.support.engine import PROJECT_ROOT, engine_root, pinned_versions, random_plugin_status, workspace_options
+from tests.support.engine import PROJECT_ROOT, engine_root, pinned_versions, workspace_options
 
 SMOKE_PROJECT = Path(__file__).parent / "smoke_project"
+OUTSIDE_PROJECT = Path(__file__).parent / "outside_project"
 
 
 def _sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _copy_project(dest: Path) -> Path:
-    """Copy the smoke project out of the repo (stack config files are written beside it)."""
-    shutil.copytree(SMOKE_PROJECT, dest, ignore=shutil.ignore_patterns("__pycache__"))
+def _copy_project(dest: Path, source: Path = SMOKE_PROJECT) -> Path:
+    """Copy a test project out of the repo (stack config files are written beside it)."""
+    shutil.copytree(source, dest, ignore=shutil.ignore_patterns("__pycache__"))
     yaml = dest / "Pulumi.yaml"
     yaml.write_text(yaml.read_text().replace("../../../.venv", str(PROJECT_ROOT / ".venv")))
     return dest
@@ -109,23 +111,68 @@ def test_lifecycle_inline_program(tmp_path, engine_env):
         sys.path.remove(str(SMOKE_PROJECT))
 
 
+def test_random_plugin_is_installed_at_the_pinned_version():
+    out = subprocess.run([str(PROJECT_ROOT / ".venv/bin/pulumi"), "plugin", "ls", "--json"],
+                         capture_output=True, text=True, check=True)
+    plugins = {(p["kind"], p["name"]): p["version"] for p in json.loads(out.stdout)}
+    pinned = pinned_versions()["PULUMI_RANDOM_VERSION"]
+    assert plugins.get(("resource", "random")) == pinned
+    assert importlib.metadata.version("pulumi-random") == pinned  # the SDK asks for exactly this plugin
+
+
+def _random_password_program():
+    import pulumi
+    import pulumi_random
+
+    pw = pulumi_random.RandomPassword("pw", length=pulumi.Config().require_int("length"))
+    pulumi.export("password", pw.result)
+
+
 def test_random_password(tmp_path, engine_env):
-    built, reason = random_plugin_status()
-    if not built:
-        pytest.skip(f"pulumi-resource-random could not be built here: {reason}")
-
-    def program():
-        import pulumi
-        import pulumi_random
-
-        pw = pulumi_random.RandomPassword("pw", length=24)
-        pulumi.export("length", pw.length)
-
-    stack = auto.create_stack("random", project_name="kexpose-random", program=program, opts=workspace_options(engine_env))
+    stack = auto.create_stack("random", project_name="kexpose-random", program=_random_password_program,
+                              opts=workspace_options(engine_env))
+    stack.set_config("length", auto.ConfigValue("24"))
     assert stack.preview().change_summary == {"create": 2}
-    assert stack.up().outputs["length"].value == 24
+
+    first = stack.up().outputs["password"]
+    assert first.secret and len(first.value) == 24
+    on_disk = [p.read_text() for p in engine_env.backend_dir.rglob("*.json*") if p.is_file()]
+    assert on_disk and not any(first.value in text for text in on_disk)  # stored encrypted only
     stack.preview(expect_no_changes=True)
-    stack.destroy()
+
+    stack.set_config("length", auto.ConfigValue("32"))
+    assert stack.preview().change_summary == {"replace": 1, "same": 1}
+    up = stack.up()
+    assert up.summary.resource_changes == {"replace": 1, "same": 1}
+    second = up.outputs["password"]
+    assert second.secret and len(second.value) == 32 and second.value != first.value
+
+    assert stack.destroy().summary.resource_changes == {"delete": 2}
+
+
+def test_outside_program_with_random_id_and_a_dynamic_resource(tmp_path, engine_env):
+    """A program outside kexpose, run as a user would: `pulumi` on PATH from the venv, a fresh
+    project directory, a dynamic provider defined in __main__ and a native random.RandomId."""
+    project = _copy_project(tmp_path / "outside", OUTSIDE_PROJECT)
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    env = {**os.environ, **engine_env.as_env(), "PATH": f"{PROJECT_ROOT / '.venv/bin'}:{os.environ['PATH']}"}
+
+    def pulumi(*args: str) -> str:
+        out = subprocess.run(["pulumi", *args, "--non-interactive"], cwd=project, env=env,
+                             capture_output=True, text=True)
+        assert out.returncode == 0, out.stdout + out.stderr
+        return out.stdout
+
+    pulumi("stack", "init", "outside")
+    pulumi("config", "set", "directory", str(notes))
+    pulumi("up", "--yes", "--skip-preview")
+    suffix = json.loads(pulumi("stack", "output", "suffix", "--json"))
+    assert re.fullmatch(r"[0-9a-f]{8}", suffix)
+    assert (notes / f"note-{suffix}").read_text() == suffix
+    pulumi("preview", "--expect-no-changes")
+    pulumi("destroy", "--yes", "--skip-preview")
+    assert list(notes.iterdir()) == []
 
 
 def test_engine_binaries_live_outside_the_repository():

@@ -49,16 +49,6 @@ def engine_root() -> Path:
     return cache_dir() / "engine" / f"pulumi-v{pinned_versions()['PULUMI_VERSION']}"
 
 
-def random_plugin_status() -> tuple[bool, str]:
-    """Whether pulumi-resource-random was built, and if not, the reason setup recorded."""
-    v = pinned_versions()
-    d = cache_dir() / "engine" / f"random-v{v['PULUMI_RANDOM_VERSION']}-{v['PULUMI_RANDOM_COMMIT'][:12]}"
-    if (d / ".built").exists():
-        return True, ""
-    marker = d / ".unavailable"
-    return False, marker.read_text().strip() if marker.exists() else "not built (run make setup)"
-
-
 @dataclass(frozen=True)
 class EngineEnv:
     """Environment for one engine invocation: a file backend and a secrets passphrase."""

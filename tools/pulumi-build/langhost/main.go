@@ -11,8 +11,9 @@
 // it answers the LanguageRuntime calls the engine makes for preview/up/refresh/destroy and runs
 // the program exactly as upstream does (venv python + executor script, config in PULUMI_CONFIG).
 //
-// Not implemented (the engine reports "unimplemented" for them): code generation, `pulumi
-// install`, packing/linking SDKs and policy-pack plugins; kexpose's `make setup` manages the venv.
+// It also runs Python policy packs (policy.go). Not implemented (the engine reports
+// "unimplemented" for them): code generation, `pulumi install`, packing/linking SDKs and other
+// plugin kinds; kexpose's `make setup` manages the virtualenvs.
 package main
 
 import (
