@@ -105,15 +105,17 @@ def main() -> None:
         subprocess.run(["bash", str(PROJECT_ROOT / "scripts" / "state-db.sh"), "start", str(db)], check=True,
                        capture_output=True)
         sim_url = f"http://127.0.0.1:{free_port()}"
-        sim = start_simulator(project, int(sim_url.rsplit(":", 1)[1]))
+        sim = None
         try:
+            sim = start_simulator(project, int(sim_url.rsplit(":", 1)[1]))
             prepare_stack(project, sim_url)
             env = dict(line.split("=", 1) for line in (db / "env").read_text().splitlines())
             backends = {"file": f"file://{root}/file-state", "postgres": env["KEXPOSE_STATE_URL"].strip("'")}
             results = {name: measure(project, url, sim_url) for name, url in backends.items()}
         finally:
-            sim.terminate()
-            sim.wait(30)
+            if sim is not None:
+                sim.terminate()
+                sim.wait(30)
             subprocess.run(["bash", str(PROJECT_ROOT / "scripts" / "state-db.sh"), "stop", str(db)], check=False)
     pg, fs = results["postgres"], results["file"]
     results["ratio_postgres_over_file"] = {k: round(pg[k] / fs[k], 2) for k in ("up_s", "preview_s", "preview_refresh_s",

@@ -10,6 +10,7 @@ import itertools
 import json
 import os
 import shutil
+import signal
 import subprocess
 import time
 from dataclasses import dataclass
@@ -281,6 +282,32 @@ def marathon_delete(sim, path: str) -> dict | list:
 def marathon_apps(sim) -> list[str]:
     """The app ids Marathon holds."""
     return sorted(a["id"] for a in marathon_get(sim, "/v2/apps")["apps"])
+
+
+def process_tree(pid: int) -> list[int]:
+    """pid and all its descendants: Pulumi starts its plugins in process groups of their own,
+    so killing the group of `pulumi` would leave the language host and providers running."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(stat.parent.name))
+    tree, todo = [], [pid]
+    while todo:
+        tree.append(todo.pop())
+        todo.extend(children.get(tree[-1], []))
+    return tree
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL a process and everything it started, as a lost machine would end them."""
+    for p in process_tree(pid):
+        try:
+            os.kill(p, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def wait_for(predicate, timeout: float = 60, what: str = "condition") -> None:

@@ -3,10 +3,7 @@ left by a killed run is cleared with `pulumi cancel`."""
 
 from __future__ import annotations
 
-import os
-import signal
-
-from .conftest import init_stack, marathon_apps, marathon_delete, mlb_settings, wait_for
+from .conftest import init_stack, kill_tree, marathon_apps, marathon_delete, mlb_settings, wait_for
 
 APPS = ["/kexpose/mlb", "/marathon-lb"]  # what the simulator holds with the stack deployed
 SLOW = 8.0  # seconds Marathon takes to start a task while the first `up` holds the lock
@@ -56,7 +53,7 @@ def test_cancel_clears_the_lock_of_a_killed_up(team, checkouts, team_sim):
     team_sim.sim.state.config.timing.task_launch = SLOW
     run = a.popen("up", "--yes", "--stack", "team")
     wait_for(lambda: "/kexpose/mlb" in marathon_apps(team_sim), what="the app's creation")  # mid-up
-    os.killpg(run.pid, signal.SIGKILL)  # pulumi, its language host and providers: nothing cleans up
+    kill_tree(run.pid)  # pulumi, its language host and providers: nothing cleans up
     run.wait(30)
     team_sim.sim.state.config.timing.task_launch = 0.05
     assert len(team.lock_keys()) == 1
