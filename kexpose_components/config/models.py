@@ -53,13 +53,14 @@ class DcosSettings(Settings):
 
 
 PemFile = existing_file("a PEM file", "./tls/devkubernetes01.crt")
+KeyFile = existing_file("the private key (PEM)", "./tls/devkubernetes01.key")
 
 
 class KeyRef(Settings):
     """Where a private key comes from: a file, or (for CI without key files) a secret config key
     set with ``pulumi config set --secret kexpose:<keySecret> "$(cat key.pem)"``."""
 
-    key_file: existing_file("the private key (PEM)", "./tls/devkubernetes01.key") | None = None
+    key_file: KeyFile | None = None
     key_secret: Annotated[Text, Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]*$")] | None = None
 
     @model_validator(mode="after")

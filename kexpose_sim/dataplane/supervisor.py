@@ -11,7 +11,6 @@ handlers before ``exec``.
 
 from __future__ import annotations
 
-import signal
 import socket
 import subprocess
 import threading

@@ -141,5 +141,5 @@ def test_an_app_no_agent_can_take_fails_fast_with_the_reason_and_is_removed(sim,
         stack.up()
     assert time.monotonic() - started < 60  # not the 600 s deployment timeout
     text = str(err.value)
-    assert f"Marathon cannot place /kexpose/blocked" in text and f"{public}: InsufficientPorts" in text, text
+    assert "Marathon cannot place /kexpose/blocked" in text and f"{public}: InsufficientPorts" in text, text
     assert "removed again" in text and "/kexpose/blocked" not in marathon_apps(sim)
