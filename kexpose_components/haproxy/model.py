@@ -23,6 +23,7 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from kexpose_components.errors import KexposeError
 from kexpose_components.timeouts import Timeouts
 
 NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -98,7 +99,7 @@ def config_hash(config: str, files: dict[str, str]) -> str:
     return digest.hexdigest()
 
 
-class HaproxyRejected(ValueError):
+class HaproxyRejected(KexposeError, ValueError):
     """haproxy -c refused the configuration; the message is HAProxy's."""
 
 
