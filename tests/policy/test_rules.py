@@ -11,9 +11,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import NameOID
 
-from kexpose_components.config import ExposureSettings
-from kexpose_components.exposures import edgelb_pool, marathon_lb_app
-from kexpose_components.haproxy_config import HaproxyModel, Route, Timeouts
+from kexpose_components.config import EdgeLbSettings, MarathonLbSettings, TimeoutSettings
+from kexpose_components.exposures.edge_lb import edgelb_pool
+from kexpose_components.exposures.marathon_lb import marathon_lb_app
+from kexpose_components.haproxy.model import HaproxyModel, Route
+from kexpose_components.timeouts import Timeouts
 from policy.kexpose_policy import haproxy_text as hx
 from policy.kexpose_policy import rules
 from policy.kexpose_policy.rules import UNKNOWN, Resource
@@ -26,16 +28,17 @@ NOW = dt.datetime(2026, 12, 2, tzinfo=dt.timezone.utc)
 CONNECTION = {"url": "https://dcos.example.com", "uid": "kexpose", "password": "s3cr3t-pw"}
 
 
-def settings(**kw) -> ExposureSettings:
-    return ExposureSettings(name="x", method="marathon-lb", clusters=("kubernetes",), port=6443, **kw)
+def settings(kind: type, **kw):
+    return kind(name="x", clusters=("kubernetes",), port=6443, agents=("10.0.0.7",), **kw)
 
 
 def mlb(**kw) -> Resource:
-    return Resource(APP, "mlb-app", {"connection": CONNECTION, "app": marathon_lb_app(settings(**kw), "kubernetes")})
+    return Resource(APP, "mlb-app", {"connection": CONNECTION, "app": marathon_lb_app(settings(MarathonLbSettings, **kw), "kubernetes")})
 
 
 def pool(**kw) -> Resource:
-    return Resource(POOL, "elb-pool", {"connection": CONNECTION, "pool": edgelb_pool(settings(stats_port=9091, **kw), "kubernetes")})
+    return Resource(POOL, "elb-pool", {"connection": CONNECTION,
+                                       "pool": edgelb_pool(settings(EdgeLbSettings, stats_port=9091, **kw), "kubernetes")})
 
 
 def haproxy(ca_file: str | None = "k-ca.pem", extra: str = "", tunnel: str = "86400s") -> Resource:
@@ -176,7 +179,7 @@ def test_tunnel_timeouts_from_kexpose_defaults_pass():
 
 @pytest.mark.parametrize("make", [mlb, pool])
 def test_short_tunnel_timeouts(make):
-    [message] = rules.tunnel_timeout(make(timeouts=Timeouts(tunnel="30m")), 3600)
+    [message] = rules.tunnel_timeout(make(timeouts=TimeoutSettings(tunnel="30m")), 3600)
     assert "30m" in message and "timeouts.tunnel" in message
 
 
