@@ -187,10 +187,11 @@ class SshDelivery:
 
     # -- operations ---------------------------------------------------------------------------
     def upload(self, agent: AgentTarget, directory: str, files: Mapping[str, str | bytes], mode: int = 0o644,
-               remove: list[str] | tuple[str, ...] = ()) -> None:
+               remove: list[str] | tuple[str, ...] = (), remove_dir: bool = False) -> None:
         """Write ``files`` (name -> content) into ``directory`` on ``agent`` with ``mode``, creating
         the directory and its parents as needed, and remove the files named in ``remove`` (a
-        missing one is fine). One SSH connection."""
+        missing one is fine), then with ``remove_dir`` the directory if that left it empty (one
+        holding someone else's files stays). One SSH connection."""
         directory = self._checked(directory, list(files) + list(remove))
         work = self._work_dir()
         try:
@@ -206,17 +207,20 @@ class SshDelivery:
                 lines += [f"put {_q(str(local))} {_q(temp)}", f"chmod {mode:o} {_q(temp)}",
                           f"rename {_q(temp)} {_q(directory + '/' + name)}"]
             lines += [f"-rm {_q(directory + '/' + name)}" for name in sorted(remove)]
+            if remove_dir:
+                lines.append(f"-rmdir {_q(directory)}")
             if not lines:
                 return
             stderr = self._sftp(agent, lines, work, "uploading files to " + directory)
-            self._raise_unless_missing(agent, stderr, f"removing files from {directory}")
+            self._raise_unless_missing(agent, stderr, f"removing files from {directory}", remove_dir)
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
-    def remove(self, agent: AgentTarget, directory: str, names: list[str] | tuple[str, ...]) -> None:
+    def remove(self, agent: AgentTarget, directory: str, names: list[str] | tuple[str, ...],
+               remove_dir: bool = False) -> None:
         """Remove the named files from ``directory`` on ``agent``; files (or a directory) already
-        gone are fine. The directory itself stays."""
-        self.upload(agent, directory, {}, remove=list(names))
+        gone are fine. With ``remove_dir`` the directory goes too, if nothing else is in it."""
+        self.upload(agent, directory, {}, remove=list(names), remove_dir=remove_dir)
 
     def hashes(self, agent: AgentTarget, directory: str, names: list[str] | tuple[str, ...]) -> dict[str, str]:
         """SHA-256 (hex) of each named file in ``directory`` on ``agent``; files that are not
@@ -296,10 +300,11 @@ class SshDelivery:
         return out.stderr
 
     @staticmethod
-    def _raise_unless_missing(agent: AgentTarget, stderr: str, action: str) -> None:
-        """Errors of ``-`` (ignore-error) commands other than "not there" still fail the step."""
+    def _raise_unless_missing(agent: AgentTarget, stderr: str, action: str, removing_dir: bool = False) -> None:
+        """Errors of ``-`` (ignore-error) commands other than "not there" still fail the step
+        (but a directory that is not empty stays, when ``removing_dir``)."""
         problems = [l.strip() for l in stderr.splitlines()
                     if l.strip() and not any(m in l for m in _MISSING) and not l.startswith("sftp>")
-                    and "mkdir" not in l]
+                    and "mkdir" not in l and not (removing_dir and "rmdir" in l)]
         if problems:
             raise DeliveryError(f"{action} on {agent.label} failed: {'; '.join(problems)[-600:]}")

@@ -108,9 +108,22 @@ build_random() {
   fi
 }
 
+# kexpose's dynamic-provider host (tools/provider-host): the SDK's launcher script, pointed at a
+# small wrapper of the SDK's host that gives kexpose's own errors to the engine as their message.
+# Checked on every run (cheap), so an engine built before it gets it too.
+install_provider_host() {
+  local bin="$ENGINE_DIR/bin" launcher="$ENGINE_DIR/bin/pulumi-resource-pulumi-python"
+  install -m 0644 "$ROOT/tools/provider-host/kexpose_dynamic_host.py" "$bin/kexpose_dynamic_host.py"
+  if ! grep -q kexpose_dynamic_host "$launcher"; then
+    sed -i 's|-u -m pulumi.dynamic|-u "$(dirname "$(readlink -f "$0")")/kexpose_dynamic_host.py"|' "$launcher"
+    grep -q kexpose_dynamic_host "$launcher" || { log "could not point $launcher at kexpose's host"; exit 1; }
+    log "pulumi-resource-pulumi-python: kexpose's host installed"
+  fi
+}
+
 case "${1:-all}" in
-  pulumi) build_pulumi; build_langhost ;;
+  pulumi) build_pulumi; build_langhost; install_provider_host ;;
   random) build_random ;;
-  all) build_pulumi; build_langhost; build_random ;;
+  all) build_pulumi; build_langhost; install_provider_host; build_random ;;
   *) echo "usage: $0 [pulumi|random|all]" >&2; exit 2 ;;
 esac

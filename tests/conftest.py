@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+# Imported up front: hypothesis' pytest plugin imports it lazily in the terminal summary, and on
+# CPython 3.11.7, compiling it there (after the engine's gRPC threads ran) fails with "SystemError:
+# AST constructor recursion depth mismatch", which aborts a run of tests that all passed.
+import hypothesis  # noqa: F401
+
 import pytest
 
 from tests.support.engine import EngineEnv

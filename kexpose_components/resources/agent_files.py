@@ -221,7 +221,7 @@ class AgentFilesProvider(ResourceProvider):
         inputs = AgentFilesInputs.parse(props)
         with inputs.ssh() as ssh:
             _each(inputs.targets, f"removing the files from {inputs.directory}",
-                  lambda t: ssh.remove(t, inputs.directory, inputs.names))
+                  lambda t: ssh.remove(t, inputs.directory, inputs.names, remove_dir=True))
 
     # -- helpers --------------------------------------------------------------------------------
     def _deliver(self, new: AgentFilesInputs, old: AgentFilesInputs | None) -> dict[str, dict[str, str]]:

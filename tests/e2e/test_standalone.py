@@ -113,6 +113,7 @@ def test_quick_and_trusted_modes(cluster_sim, project_stack, ssh_files, tmp_path
     assert "devkubernetes02.pem" not in agent_files(sim, agent, "/opt/kexpose/sni")
 
     stack.destroy()
-    assert agent_files(sim, agent, "/opt/kexpose/sni") == set()
+    root = Path(sim.sim.state.config.state_dir) / "agents" / "public-1" / "root" / "opt" / "kexpose"
+    assert not (root / "sni").exists() and not (root / "quick").exists()  # the directories it created, too
     apps = requests.get(f"{sim.url}/_sim/state", timeout=5).json()["marathon"]["apps"]
     assert not [a for a in apps if a.startswith("/kexpose/")]

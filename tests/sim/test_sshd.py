@@ -205,6 +205,13 @@ def test_delivery_client_round_trip_and_errors(ssh_agents):
         ssh.remove(target, "/etc/kexpose/tls", ["a.pem"])
         ssh.remove(target, "/no/such/dir", ["a.pem"])  # already gone is fine
         assert list(directory.iterdir()) == []
+        ssh.upload(target, "/etc/kexpose/tls", {"a.pem": "A", "theirs": "T"})
+        ssh.remove(target, "/etc/kexpose/tls", ["a.pem"], remove_dir=True)  # someone else's file: the directory stays
+        assert [p.name for p in directory.iterdir()] == ["theirs"]
+        (directory / "theirs").unlink()
+        ssh.upload(target, "/etc/kexpose/tls", {"a.pem": "A"})
+        ssh.remove(target, "/etc/kexpose/tls", ["a.pem"], remove_dir=True)
+        assert not directory.exists()
         (ssh_agents.root(agent) / "opt").mkdir()
         (ssh_agents.root(agent) / "opt/haproxy").write_text("a file where the directory should be")
         with pytest.raises(DeliveryError, match=rf"uploading files to /opt/haproxy on {agent.address} failed"):

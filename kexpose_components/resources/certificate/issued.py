@@ -140,7 +140,8 @@ class SelfSignedWildcardProvider(_IssuedCertificateProvider):
     reissue_on = ("key_size", "validity_days", "domains")
 
     def _check_specific(self, news: dict[str, Any], failures: list[CheckFailure]) -> None:
-        check_domains(news, failures, required=False)
+        if news.get("domains"):  # none given: CN=* only, and the outputs' domains say "*"
+            check_domains(news, failures, required=False)
 
     def _issue(self, inputs: CertificateInputs) -> certs.CertificateBundle:
         return certs.self_signed_wildcard(domains=inputs.domains or (), validity_days=inputs.validity_days,
@@ -216,8 +217,9 @@ class SelfSignedWildcard(Resource, CertificateOutputs, module="tls", name="SelfS
                  key_size: pulumi.Input[int] = certs.DEFAULT_KEY_SIZE,
                  renew_before_days: pulumi.Input[int] = certs.DEFAULT_RENEW_BEFORE_DAYS,
                  domains: Sequence[str] = (), opts: pulumi.ResourceOptions | None = None):
+        names = {"domains": list(domains)} if domains else {}
         props = {"validity_days": validity_days, "key_size": key_size, "renew_before_days": renew_before_days,
-                 "domains": list(domains), **output_slots("domains")}
+                 **names, **output_slots(*names)}
         super().__init__(SelfSignedWildcardProvider(), name, props, secret_options(opts))
 
 
