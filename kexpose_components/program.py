@@ -97,8 +97,11 @@ def run() -> None:
     verified = {s for e in settings.exposures if isinstance(e, HaproxySettings) and not e.insecure_backend
                 for s in e.clusters}
     shared = SharedInputs(conn, cluster_cas(settings, conn, verified), owner)
-    endpoints = [endpoint for exposure in settings.exposures
-                 for endpoint in build(exposure, [settings.cluster(s) for s in exposure.clusters], shared).endpoints]
+    components = [build(e, [settings.cluster(s) for s in e.clusters], shared) for e in settings.exposures]
+    endpoints = [endpoint for component in components for endpoint in component.endpoints]
+    stats = {e.name: c.stats for e, c in zip(settings.exposures, components) if c.stats}
+    if stats:
+        pulumi.export("stats", stats)  # the passwords stay secret outputs
     pulumi.export("endpoints", {e.key: e.url for e in endpoints})
     pulumi.export("contexts", {e.key: e.context_name for e in endpoints})
     pulumi.export("probes", {e.key: {"latency_ms": e.probe.latency_ms, "verified": e.probe.verified,

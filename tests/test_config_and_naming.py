@@ -93,6 +93,8 @@ STANDALONE = {"name": "x", "method": "haproxy", "mode": "quick", "clusters": ["k
     ({"exposures": [dict(STANDALONE, ssh={"privateKeyFile": "/nonexistent/id", "knownHostsFile": "/nonexistent/kh"})]},
      "kexpose:exposures[0].ssh.privateKeyFile: file not found: /nonexistent/id"),
     ({"exposures": [dict(GOOD["exposures"][0], method=None)]}, "kexpose:exposures[0].method: must be one of haproxy"),
+    ({"exposures": [dict(STANDALONE, stats={"port": 6443}, ssh={"privateKeyFile": "/etc/hostname", "knownHostsFile": "/etc/hostname"})]},
+     "kexpose:exposures[0].stats.port: must differ from port"),
 ])
 def test_keys_of_another_method_unknown_keys_and_missing_files_are_named(change, expected):
     assert expected in problems({**GOOD, **change})

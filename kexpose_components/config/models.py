@@ -151,6 +151,13 @@ class SingleCluster(ExposureBase):
         return value
 
 
+class StatsSettings(Settings):
+    """HAProxy's stats page behind basic auth (user ``kexpose``, a generated password)."""
+
+    port: Annotated[Port, Field(description="a whole number from 1 to 65535, e.g. 9000")]
+    bind_address: Host = "127.0.0.1"  # a public address only on purpose
+
+
 class HaproxySettings(ExposureBase):
     method: Literal["haproxy"] = "haproxy"
     app_id: AppId | None = None  # default /kexpose/<name>
@@ -161,9 +168,12 @@ class HaproxySettings(ExposureBase):
     image: Text = DEFAULT_IMAGE
     bind_options: Text = ""
     issuing_ca: IssuingCaSettings | None = None  # trusted mode: the user's CA instead of a generated one
+    stats: StatsSettings | None = None  # off unless asked
 
     @model_validator(mode="after")
     def _quick_is_one_cluster(self) -> "HaproxySettings":
+        if self.stats and self.stats.port == self.port:
+            raise fix("must differ from port", key="stats.port")
         if self.mode == "quick" and len(self.clusters) != 1:
             raise fix("quick mode exposes exactly one cluster; use mode: trusted for several behind SNI", key="clusters")
         return self

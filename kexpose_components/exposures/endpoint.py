@@ -59,6 +59,7 @@ class Exposure(pulumi.ComponentResource):
     urls: pulumi.Output[dict[str, str]]
     contexts: pulumi.Output[dict[str, str]]
     endpoints: list[Endpoint]
+    stats: dict[str, pulumi.Input[str]] | None = None  # a stats page's url, user and secret password, if any
 
     def _register(self, endpoints: list[Endpoint]) -> None:
         self.endpoints = endpoints

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
+import pulumi_random
 
 from kexpose_components import naming
 from kexpose_components.config import ClusterSettings, HaproxySettings
@@ -28,6 +29,7 @@ from kexpose_components.exposures.endpoint import Exposure, probed_endpoint
 from kexpose_components.exposures.shared import SharedInputs, deployment_options
 from kexpose_components.ownership import app_id_of, label_app
 from kexpose_components.haproxy.app import standalone_app
+from kexpose_components.haproxy.stats import STATS_FILE, STATS_USER, stats_section
 from kexpose_components.haproxy.model import HaproxyModel, Route, config_hash, render
 from kexpose_components.resources.agent_files import AgentFiles
 from kexpose_components.resources.certificate import (CertificateAuthority, DomainCertificate, ProvidedCertificate,
@@ -132,7 +134,8 @@ class HaproxyExposure(Exposure):
             routes=tuple(routes), default_backend=default_backend, bind_options=settings.bind_options,
             timeouts=settings.timeouts.haproxy(),
         )
-        self.config = HaproxyConfig(f"{name}-config", model, files, opts=child)
+        self.config = HaproxyConfig(f"{name}-config", model, dict(files), opts=child)
+        self.stats = self._stats(name, settings, files, child)
         # Rendered here as well as checked by the resource: the text and its hash are known at
         # preview, so a changed timeout previews as that line and that label, not as [unknown].
         text = render(model)
@@ -150,10 +153,23 @@ class HaproxyExposure(Exposure):
         )
         app = digest.apply(lambda digest: label_app(standalone_app(
             app_id_of(settings), list(settings.agents), settings.directory, settings.port, digest,
-            container_dir=CONTAINER_DIR, image=settings.image), shared.owner))
+            container_dir=CONTAINER_DIR, image=settings.image,
+            more_configs=(STATS_FILE,) if settings.stats else ()), shared.owner))
         self.app = MarathonApp(f"{name}-app", connection=shared.connection, app=app, adopt=settings.adopt,
                                opts=deployment_options(settings, self, depends_on=[self.files]))
         probe_opts = pulumi.ResourceOptions(parent=self, depends_on=[self.app])
         self._register([probed_endpoint(f"{name}-{naming.flat_name(c.service)}-probe", settings, c,
                                         trust[c.service].ca_pem, digest, probe_opts, server_names.get(c.service),
                                         trust[c.service].system) for c in clusters])
+
+    @staticmethod
+    def _stats(name: str, settings: HaproxySettings, files: dict[str, pulumi.Input[str]],
+               opts: pulumi.ResourceOptions) -> dict[str, pulumi.Input[str]] | None:
+        """The stats page's file (added to ``files``) and how to reach it; its password comes from
+        pulumi-random, so it is made once, kept secret in state, and never in the config text."""
+        if settings.stats is None:
+            return None
+        s = settings.stats
+        password = pulumi_random.RandomPassword(f"{name}-stats-password", length=24, special=False, opts=opts)
+        files[STATS_FILE] = password.result.apply(lambda pw: stats_section(s.bind_address, s.port, pw))
+        return {"url": f"http://{s.bind_address}:{s.port}/", "user": STATS_USER, "password": password.result}

@@ -31,14 +31,16 @@ def hosts_constraint(hosts: list[str]) -> list[list[str]]:
 
 def standalone_app(app_id: str, hosts: list[str], host_dir: str, port: int, config_hash: str,
                    container_dir: str = "/haproxy", image: str = DEFAULT_IMAGE,
-                   cpus: float = 0.1, mem: float = 128) -> dict[str, Any]:
-    """The Marathon definition of an HAProxy reading ``<host_dir>/haproxy.cfg`` on each of ``hosts``."""
+                   cpus: float = 0.1, mem: float = 128, more_configs: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The Marathon definition of an HAProxy reading ``<host_dir>/haproxy.cfg`` (then each of
+    ``more_configs`` in that directory) on each of ``hosts``."""
+    files = ("haproxy.cfg", *more_configs)
     return {
         "id": app_id,
         "instances": len(hosts),
         "cpus": cpus,
         "mem": mem,
-        "cmd": f"/usr/local/sbin/haproxy -f {container_dir}/haproxy.cfg",
+        "cmd": "/usr/local/sbin/haproxy " + " ".join(f"-f {container_dir}/{f}" for f in files),
         "acceptedResourceRoles": ["slave_public"],
         "constraints": hosts_constraint(hosts),
         "container": {

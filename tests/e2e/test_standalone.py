@@ -30,7 +30,7 @@ def settings(sim, agent: str, ssh: dict, sni_clusters: list[str], client_timeout
                      {"service": "dev/kubernetes02", "domain": "devkubernetes02.example.com"}],
         "exposures": [
             {"name": "quick", "method": "haproxy", "mode": "quick", "clusters": ["kubernetes"], "port": 6443,
-             "agents": [agent], "directory": "/opt/kexpose/quick", "ssh": ssh},
+             "agents": [agent], "directory": "/opt/kexpose/quick", "ssh": ssh, "stats": {"port": 9000, "bindAddress": agent}},
             {"name": "sni", "method": "haproxy", "mode": "trusted", "clusters": sni_clusters, "port": 7443,
              "agents": [agent], "directory": "/opt/kexpose/sni", "ssh": ssh, "urlHost": "agent",
              "timeouts": {"client": client_timeout}, "bindOptions": bind_options},
@@ -66,6 +66,13 @@ def test_quick_and_trusted_modes(cluster_sim, project_stack, ssh_files, tmp_path
     assert "system:anonymous" in curl("--cacert", str(tmp_path / "quick-ca.pem"), "--resolve", f"kubernetes.kexpose.internal:6443:{agent}",
                                       "https://kubernetes.kexpose.internal:6443/").stdout
     assert up.outputs["probes"].value["quick/kubernetes"]["verified"] is True
+    # the stats page: behind basic auth with pulumi-random's password, a secret output
+    stats = up.outputs["stats"]
+    assert stats.value["quick"]["url"] == f"http://{agent}:9000/"  # the password inside: a secret (state scan below)
+    password = stats.value["quick"]["password"]
+    assert len(password) == 24 and password.isalnum()
+    assert "Statistics Report" in curl("-u", f"kexpose:{password}", f"http://{agent}:9000/").stdout
+    assert curl("-o", "/dev/null", "-w", "%{http_code}", f"http://{agent}:9000/").stdout == "401"
     # trusted: a client holding only the CA verifies the chain end to end, and SNI picks the cluster
     kubeconfig = up.outputs["kubeconfig"].value
     ca_b64 = next(c["cluster"]["certificate-authority-data"] for c in yaml.safe_load(kubeconfig)["clusters"]
@@ -78,7 +85,7 @@ def test_quick_and_trusted_modes(cluster_sim, project_stack, ssh_files, tmp_path
     assert {"haproxy.cfg", "devkubernetes01.pem", "dev.kubernetes01-ca.pem"} <= agent_files(sim, agent, "/opt/kexpose/sni")
     stack.preview(expect_no_changes=True)
     state = "".join(p.read_text(errors="replace") for p in stack.engine_env.backend_dir.rglob("*") if p.is_file())
-    assert "PRIVATE KEY" not in state and "deleteme" not in state
+    assert "PRIVATE KEY" not in state and "deleteme" not in state and password not in state
 
     # a timeout change: certificates untouched, config/files/app (hash label) and probes updated
     stack.configure(settings(sim, agent, ssh_files, ["dev/kubernetes01", "dev/kubernetes02"], client_timeout="3600s"),
