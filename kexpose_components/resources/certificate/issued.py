@@ -139,6 +139,12 @@ class _IssuedCertificateProvider(ResourceProvider):
 class SelfSignedWildcardProvider(_IssuedCertificateProvider):
     reissue_on = ("key_size", "validity_days", "domains")
 
+    def _changed_inputs(self, old: CertificateInputs, new: CertificateInputs) -> list[str]:
+        # Without names the certificate's domains read back as ["*"] (CN=*): nothing changed.
+        if not new.domains and list(old.domains or []) in ([], ["*"]):
+            return [c for c in super()._changed_inputs(old, new) if not c.startswith("domains")]
+        return super()._changed_inputs(old, new)
+
     def _check_specific(self, news: dict[str, Any], failures: list[CheckFailure]) -> None:
         if news.get("domains"):  # none given: CN=* only, and the outputs' domains say "*"
             check_domains(news, failures, required=False)
