@@ -1,11 +1,16 @@
-"""MESOS-container emulation for agent tasks: a private mount namespace and a chroot.
+"""MESOS-container emulation for agent tasks: private mount and PID namespaces and a chroot.
 
 A task's command sees what it would see in its container on a real agent: its ``hostPath``
-volumes at their ``containerPath`` (read-only when ``mode: RO``), the image's binary where the
-image has it (``/usr/local/sbin/haproxy`` for ``haproxy:*``), and an ``/etc/hosts`` that resolves
-the cluster's ``*.l4lb.thisdcos.directory`` VIP names — DC/OS's l4lb, emulated without touching
-the user's configuration. System directories are bound read-only; nothing is created on the
-host outside the agent's sandbox. Networking is the host's (Marathon ``host`` networking).
+volumes at their ``containerPath`` (read-only when ``mode: RO``), its sandbox at
+``/mnt/mesos/sandbox`` (``$MESOS_SANDBOX``), the image's binary where the image has it
+(``/usr/local/sbin/haproxy`` for ``haproxy:*``), a POSIX shell, and an ``/etc/hosts`` that
+resolves the cluster's ``*.l4lb.thisdcos.directory`` VIP names — DC/OS's l4lb, emulated without
+touching the user's configuration. System directories are bound read-only; nothing is created on
+the host outside the agent's sandbox. Networking is the host's (Marathon ``host`` networking).
+
+The command is PID 1 of its own PID namespace (Mesos' ``namespaces/pid`` isolator), so whatever
+it starts — HAProxy's master and workers under a shell — dies with it, and ``unshare`` kills it
+when the simulator dies. Signals go to the process group, as Mesos' executor delivers a kill.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ IMAGE_BINARIES = {"/usr/local/sbin/haproxy": "haproxy"}
 
 _SETUP = r"""
 set -e
-R="$1"; HOSTS="$2"; shift 2
+R="$1"; HOSTS="$2"; SANDBOX=$(dirname "$R"); shift 2
 ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)"  # containers get a high FD limit
 mount -t tmpfs -o size=64m,mode=755 kexpose-rootfs "$R"
 cd "$R"
@@ -38,6 +43,9 @@ mount -t tmpfs tmpfs run
 ln -s ../run var/run
 mount -t tmpfs tmpfs var/state
 mount -t tmpfs tmpfs usr/local/sbin
+mkdir -p mnt/mesos/sandbox
+mount --bind "$SANDBOX" mnt/mesos/sandbox
+export MESOS_SANDBOX=/mnt/mesos/sandbox
 """
 
 
@@ -55,7 +63,6 @@ class ContainerSpec:
     sandbox: Path  # the task's sandbox on the agent: the chroot's mount point lives here
     hosts_file: Path
     volumes: list[Volume] = field(default_factory=list)
-    overlays: dict[str, Path] = field(default_factory=dict)  # container file -> host file mounted over it
 
     def command(self, shell_command: str) -> list[str]:
         """argv that runs ``shell_command`` (as Marathon's ``cmd``: through ``sh -c``) in the container."""
@@ -71,11 +78,10 @@ class ContainerSpec:
             lines.append(f"mkdir -p {shlex.quote(target)} && mount --bind {shlex.quote(str(v.host_path))} {shlex.quote(target)}")
             if v.read_only:
                 lines.append(f"mount -o remount,bind,ro {shlex.quote(target)}")
-        for container_file, host_file in self.overlays.items():
-            lines.append(f"mount --bind {shlex.quote(str(host_file))} .{shlex.quote(container_file)}")
         lines.append('exec chroot "$R" /bin/sh -c "$1"')
         script = "\n".join(lines)
-        return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "kexpose-container",
+        return ["unshare", "--mount", "--propagation", "private", "--pid", "--fork", "--kill-child", "sh", "-c", script,
+                "kexpose-container",
                 str(rootfs), str(self.hosts_file), shell_command]
 
 

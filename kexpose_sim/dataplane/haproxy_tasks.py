@@ -2,14 +2,18 @@
 
 An app whose container image is ``haproxy:*`` gets, for each task, a container (see
 ``container``) on its agent with the app's ``hostPath`` volumes mapped from that agent's
-filesystem, and its ``cmd`` runs there. Before the start, the same command runs with ``-c``: a
-configuration HAProxy rejects fails the task with HAProxy's own message as ``lastTaskFailure``
-(Marathon then relaunches it with backoff, as a crash-looping container would be).
+filesystem, and its ``cmd`` runs there — HAProxy itself, or a shell script from a volume such as
+kexpose's reloader, which runs HAProxy in master-worker mode and reloads it on SIGUSR2. When the
+command is HAProxy itself, it first runs with ``-c``: a configuration HAProxy rejects fails the
+task with HAProxy's own message as ``lastTaskFailure`` (Marathon then relaunches it with backoff,
+as a crash-looping container would be); any other command that exits fails the task with the
+tail of its output.
 
-Two liberties, both in the copy HAProxy reads (the file on the agent stays as the user wrote it):
-every simulated agent shares this machine's network stack, so a wildcard ``bind :PORT`` (all of
-the agent's interfaces) is narrowed to the agent's own address; and a global ``maxconn`` beyond
-this machine's file-descriptor limit is lowered to fit (see ``effective_config``).
+Two liberties, both in the copy HAProxy reads (the files on the agent stay as the user wrote
+them; read-only volumes are mirrors kept in step, see ``volume_view``): every simulated agent
+shares this machine's network stack, so a wildcard ``bind :PORT`` (all of the agent's
+interfaces) is narrowed to the agent's own address; and a global ``maxconn`` beyond this
+machine's file-descriptor limit is lowered to fit (see ``effective_config``).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from kexpose_sim.cluster import Agent
 from kexpose_sim.dataplane.container import ContainerSpec, Volume, command_line
 from kexpose_sim.dataplane.kubernetes import agent_root, sandbox_path
 from kexpose_sim.dataplane.supervisor import Supervisor, tail, wait_alive, wait_listening
+from kexpose_sim.dataplane.volume_view import ViewSyncer, VolumeView
 from kexpose_sim.mesos import MARATHON_FRAMEWORK_ID
 
 WILDCARD_BIND = re.compile(r"^(\s*bind\s+)(?:\*|0\.0\.0\.0|::)?:(\d+)", re.MULTILINE)
@@ -71,13 +76,17 @@ def haproxy_errors(output: str) -> str:
     return " | ".join((alerts or lines)[-6:])
 
 
-def config_path(cmd: str) -> str | None:
-    """The container path of ``-f <file>`` in an haproxy command line."""
+def runs_haproxy(cmd: str) -> bool:
+    """Whether ``cmd`` is HAProxy itself (``[exec] …/haproxy …``), not a script that runs it."""
     args = shlex.split(cmd)
-    for i, arg in enumerate(args[:-1]):
-        if arg == "-f":
-            return args[i + 1]
-    return None
+    if args[:1] == ["exec"]:
+        args = args[1:]
+    return bool(args) and args[0].rsplit("/", 1)[-1] == "haproxy"
+
+
+def _program(cmd: str) -> str:
+    """How a failure names the task's command: haproxy, or (as Mesos says) the command."""
+    return "haproxy" if runs_haproxy(cmd) else "Command"
 
 
 class HaproxyTasks:
@@ -85,6 +94,7 @@ class HaproxyTasks:
         self.state = state
         self.supervisor = supervisor
         self.hosts_file = hosts_file
+        self.views = ViewSyncer()
 
     def install(self) -> None:
         self.state.marathon.runtimes.append((is_haproxy_app, self.run))
@@ -95,53 +105,51 @@ class HaproxyTasks:
             agent.id, MARATHON_FRAMEWORK_ID, task["id"]).lstrip("/")
 
     def spec(self, task: dict[str, Any], app: dict[str, Any], agent: Agent) -> ContainerSpec:
+        """The task's container; its read-only volumes are mirrors (registered with the syncer)."""
         root = agent_root(self.state.config.state_dir, agent.name)
         sandbox = self.sandbox(task, agent)
         sandbox.mkdir(parents=True, exist_ok=True)
-        volumes = [Volume(root / v["hostPath"].lstrip("/"), v["containerPath"], v.get("mode", "RW") == "RO")
-                   for v in app.get("container", {}).get("volumes", []) if "hostPath" in v]
-        for v in volumes:
-            v.host_path.mkdir(parents=True, exist_ok=True)  # Mesos creates missing host paths too
-        spec = ContainerSpec(sandbox=sandbox, hosts_file=self.hosts_file, volumes=volumes)
-        config = config_path(app["cmd"])
-        host_config = self._host_file(config, volumes) if config else None
-        if host_config is not None and host_config.is_file():
-            narrowed = sandbox / "haproxy-effective.cfg"
-            narrowed.write_text(effective_config(host_config.read_text(), agent.address))
-            spec.overlays[config] = narrowed
-        return spec
-
-    @staticmethod
-    def _host_file(container_file: str, volumes: list[Volume]) -> Path | None:
-        for v in sorted(volumes, key=lambda v: len(v.container_path), reverse=True):
-            prefix = v.container_path.rstrip("/") + "/"
-            if container_file.startswith(prefix):
-                return v.host_path / container_file[len(prefix):]
-        return None
+        volumes, views = [], []
+        for n, v in enumerate(v for v in app.get("container", {}).get("volumes", []) if "hostPath" in v):
+            host_path = root / v["hostPath"].lstrip("/")
+            host_path.mkdir(parents=True, exist_ok=True)  # Mesos creates missing host paths too
+            if v.get("mode", "RW") == "RO":
+                view = VolumeView(host_path, sandbox / "volumes" / str(n), lambda text: effective_config(text, agent.address))
+                views.append(view)
+                host_path = view.mirror
+            volumes.append(Volume(host_path, v["containerPath"], v.get("mode", "RW") == "RO"))
+        self.views.add(task["id"], views)
+        return ContainerSpec(sandbox=sandbox, hosts_file=self.hosts_file, volumes=volumes)
 
     def run(self, task: dict[str, Any], app: dict[str, Any], agent: Agent) -> str | None:
-        """Start the task's HAProxy; a failure message if it cannot run."""
+        """Start the task's command; a failure message if it cannot run."""
         spec = self.spec(task, app, agent)
-        check = subprocess.run(spec.command(command_line(app["cmd"] + " -c")), capture_output=True, text=True,
-                               timeout=CHECK_TIMEOUT)
-        if check.returncode != 0:
-            return "haproxy configuration check failed: " + haproxy_errors(check.stdout + check.stderr)
-        log = spec.sandbox / "stdout"
-        managed = self.supervisor.start(task["id"], spec.command(command_line(app["cmd"])), log, self.on_exit)
+        if runs_haproxy(app["cmd"]):
+            check = subprocess.run(spec.command(command_line(app["cmd"] + " -c")), capture_output=True, text=True,
+                                   timeout=CHECK_TIMEOUT)
+            if check.returncode != 0:
+                self.views.remove(task["id"])
+                return "haproxy configuration check failed: " + haproxy_errors(check.stdout + check.stderr)
+        log, program = spec.sandbox / "stdout", _program(app["cmd"])
+        managed = self.supervisor.start(task["id"], spec.command(command_line(app["cmd"])), log,
+                                        lambda key, code, output: self.on_exit(key, f"{program} exited with status {code}: {output}"))
         code = wait_alive(managed, 0.15)
         if code is None:  # running: report TASK_RUNNING once it serves, so clients can connect at once
             code = wait_listening(managed, agent.address, task["ports"], LISTEN_TIMEOUT)
         if code is not None:
-            return f"haproxy exited with status {code}: {tail(log)}"
+            self.views.remove(task["id"])
+            return f"{program} exited with status {code}: {haproxy_errors(tail(log))}"
         return None
 
-    def on_exit(self, task_id: str, code: int, output: str) -> None:
+    def on_exit(self, task_id: str, failure: str) -> None:
+        self.views.remove(task_id)
         with self.state.lock:
-            self.state.marathon.fail_task(task_id, f"haproxy exited with status {code}: {output}")
+            self.state.marathon.fail_task(task_id, failure)
             self.state.save()
 
     def on_task_state(self, state: str, task: dict[str, Any], app: dict[str, Any] | None) -> None:
         if state in ("TASK_KILLING", "TASK_KILLED", "TASK_FAILED"):
+            self.views.remove(task["id"])
             self.supervisor.stop(task["id"])
 
     def resume(self) -> None:

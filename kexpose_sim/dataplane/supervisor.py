@@ -1,8 +1,11 @@
 """Processes the simulator starts (HAProxy for tasks and pools): started, watched, stopped.
 
 Every child gets a parent-death signal (``setpriv --pdeathsig KILL``), so even a simulator killed
-with SIGKILL leaves no stray HAProxy behind; a clean stop terminates them all. An exit nobody asked
-for is reported to the owner's callback (a Marathon task then fails, like a crashed container).
+with SIGKILL leaves no stray HAProxy behind; a clean stop terminates them all. Each child leads a
+process group of its own, and a stop signals the whole group (SIGTERM, then SIGKILL after a
+grace period), as Mesos' executor kills a task's process tree: a shell that runs HAProxy in the
+background stops together with it. An exit nobody asked for is reported to the owner's callback
+(a Marathon task then fails, like a crashed container).
 
 The signal is set by ``setpriv`` rather than a ``preexec_fn``: Python code in a forked child of a
 process that also runs gRPC threads (the Pulumi Automation API in tests) can abort in gRPC's fork
@@ -11,6 +14,8 @@ handlers before ``exec``.
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import threading
@@ -65,10 +70,14 @@ class Supervisor:
         return m is not None and m.process.poll() is None
 
     def signal(self, key: str, sig: int) -> None:
+        """Send ``sig`` to the command itself (e.g. SIGUSR2 to an HAProxy master), not its group."""
         with self._lock:
             m = self._procs.get(key)
         if m is not None and m.process.poll() is None:
-            m.process.send_signal(sig)
+            try:
+                os.kill(command_pid(m.process.pid), sig)
+            except ProcessLookupError:
+                pass  # it exited meanwhile: the watcher reports it
 
     def stop(self, key: str, grace: float = 2.0) -> None:
         with self._lock:
@@ -77,11 +86,11 @@ class Supervisor:
             return
         m.stopping = True
         if m.process.poll() is None:
-            m.process.terminate()
+            _signal_group(m.process.pid, signal.SIGTERM)
             try:
                 m.process.wait(grace)
             except subprocess.TimeoutExpired:
-                m.process.kill()
+                _signal_group(m.process.pid, signal.SIGKILL)
                 m.process.wait()
 
     def stop_all(self) -> None:
@@ -100,6 +109,25 @@ class Supervisor:
             for m in exited:
                 if m.on_exit is not None and not m.stopping:
                     m.on_exit(m.key, m.process.returncode, tail(m.log))
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        pass  # the whole group is gone already
+
+
+def command_pid(pid: int) -> int:
+    """The process that runs the command: ``pid`` itself, or — when ``pid`` is the ``unshare
+    --fork`` of a container, which only waits for the PID namespace's first process — its child."""
+    try:
+        if Path(f"/proc/{pid}/comm").read_text().strip() == "unshare":
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            return int(children[0]) if children else pid
+    except OSError:
+        pass
+    return pid
 
 
 def wait_alive(managed: Managed, seconds: float) -> int | None:
