@@ -187,11 +187,13 @@ class SshDelivery:
 
     # -- operations ---------------------------------------------------------------------------
     def upload(self, agent: AgentTarget, directory: str, files: Mapping[str, str | bytes], mode: int = 0o644,
-               remove: list[str] | tuple[str, ...] = (), remove_dir: bool = False) -> None:
+               remove: list[str] | tuple[str, ...] = (), remove_dir: bool = False, last: str = "") -> None:
         """Write ``files`` (name -> content) into ``directory`` on ``agent`` with ``mode``, creating
         the directory and its parents as needed, and remove the files named in ``remove`` (a
         missing one is fine), then with ``remove_dir`` the directory if that left it empty (one
-        holding someone else's files stays). One SSH connection."""
+        holding someone else's files stays). One SSH connection. Each file is written to a
+        temporary name and renamed into place, in name order but ``last`` after all others: a
+        reader waiting for a new ``last`` (the HAProxy reloader) finds the rest already there."""
         directory = self._checked(directory, list(files) + list(remove))
         work = self._work_dir()
         try:
@@ -199,7 +201,7 @@ class SshDelivery:
             if files:
                 parts = [p for p in directory.split("/") if p]
                 lines += [f"-mkdir {_q('/' + '/'.join(parts[:i]))}" for i in range(1, len(parts) + 1)]
-            for n, (name, content) in enumerate(sorted(files.items())):
+            for n, (name, content) in enumerate(sorted(files.items(), key=lambda item: (item[0] == last, item[0]))):
                 local = work / f"f{n}"
                 local.write_bytes(content.encode() if isinstance(content, str) else content)
                 local.chmod(0o600)

@@ -1,6 +1,7 @@
 """Check an exposure the way a client meets it: TCP, then TLS with SNI (chain verified against the
 expected CA when there is one), then ``GET /`` answered by the apiserver's anonymous 403 ``Status``.
-A failure says which hop failed and what usually causes it."""
+A failure says which hop failed and what usually causes it. :func:`served_revision` asks one agent
+which config revision its HAProxy serves (the standalone HAProxy's response header)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from cryptography import x509
 
 from kexpose_components.errors import KexposeError
+from kexpose_components.haproxy.model import REVISION_HEADER
 
 
 class ProbeFailed(KexposeError):
@@ -114,3 +116,20 @@ def probe(host: str, port: int, server_name: str, ca_pem: str | None, wait: floa
             time.sleep(delay)
             delay = min(delay * 1.5, 2.0)
 
+
+
+def served_revision(host: str, port: int, timeout: float = 5.0) -> str | None:
+    """The revision header of the answer to ``GET /`` on a new connection to ``host:port``, or None
+    when nothing answers. Only which config answers matters here (the probe checks trust), so the
+    certificate is not verified and no SNI is sent (an SNI-only frontend answers 503, with the header)."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as raw:
+            tls = ssl._create_unverified_context().wrap_socket(raw)  # noqa: S323 - see the docstring
+            conn = http.client.HTTPConnection(host, port, timeout=timeout)
+            conn.sock = tls
+            conn.request("GET", "/", headers={"Host": f"{host}:{port}"})
+            response = conn.getresponse()
+            response.read(65536)
+            return response.getheader(REVISION_HEADER)
+    except (OSError, http.client.HTTPException):
+        return None

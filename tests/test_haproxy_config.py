@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
 from kexpose_components import certs
 from kexpose_components.haproxy.app import standalone_app
+from kexpose_components.haproxy.reload import RELOADER
 from kexpose_components.haproxy.model import HaproxyModel, HaproxyRejected, Route, check_config, model_problems, render
 from kexpose_components.timeouts import Timeouts
 
@@ -70,10 +73,12 @@ def test_rendering_is_deterministic():
 
 
 def test_standalone_app_is_pinned_and_cannot_deadlock():
-    app = standalone_app("/kexpose/sni", ["10.0.0.7", "10.0.0.8"], "/opt/kexpose/haproxy", 7443, "abc123")
+    app = standalone_app("/kexpose/sni", ["10.0.0.7", "10.0.0.8"], "/opt/kexpose/haproxy", 7443)
     assert app["instances"] == 2 and app["requirePorts"] and app["acceptedResourceRoles"] == ["slave_public"]
     assert ["hostname", "UNIQUE"] in app["constraints"]
     assert ["hostname", "LIKE", r"10\.0\.0\.7|10\.0\.0\.8"] in app["constraints"]
     assert app["upgradeStrategy"] == {"minimumHealthCapacity": 0, "maximumOverCapacity": 0}
     assert app["container"]["volumes"] == [{"containerPath": "/haproxy", "hostPath": "/opt/kexpose/haproxy", "mode": "RO"}]
-    assert app["labels"]["KEXPOSE_CONFIG_SHA256"] == "abc123"
+    # nothing about the config: a config change leaves the app (and its tasks) alone; a new reloader restarts it
+    assert app["cmd"] == "exec /bin/sh /haproxy/kexpose-reload.sh /haproxy"
+    assert app["labels"]["KEXPOSE_RELOADER_SHA256"] == hashlib.sha256(RELOADER.encode()).hexdigest()

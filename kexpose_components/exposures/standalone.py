@@ -9,8 +9,10 @@ routing of every domain to its cluster on one port, CA-verified backends; client
 chain against the CA (the kubeconfig carries it), as in example 2.
 
 Resources, in order: certificates -> HaproxyConfig (validated by haproxy -c during preview) ->
-AgentFiles (config, bundles and CAs to every public agent over SSH) -> the HAProxy Marathon app
-(pinned to those agents, rolled by the config hash) -> one ExposureProbe per cluster.
+AgentFiles (config, bundles, CAs and the reloader to every public agent over SSH; haproxy.cfg,
+which carries the revision, last) -> the HAProxy Marathon app (pinned to those agents; nothing
+about the config is in it, so a config change leaves it alone) -> HaproxyReload (every agent
+serves the new revision, reloaded in place) -> one ExposureProbe per cluster.
 """
 
 from __future__ import annotations
@@ -30,7 +32,9 @@ from kexpose_components.exposures.shared import SharedInputs, deployment_options
 from kexpose_components.ownership import app_id_of, label_app
 from kexpose_components.haproxy.app import standalone_app
 from kexpose_components.haproxy.stats import STATS_FILE, STATS_USER, stats_section
-from kexpose_components.haproxy.model import HaproxyModel, Route, config_hash, render
+from kexpose_components.resources.haproxy_reload import HaproxyReload
+from kexpose_components.haproxy.model import HaproxyModel, Route, render
+from kexpose_components.haproxy.reload import RELOADER, RELOADER_FILE, revision
 from kexpose_components.resources.agent_files import AgentFiles
 from kexpose_components.resources.certificate import (CertificateAuthority, DomainCertificate, ProvidedCertificate,
                                                        SelfSignedWildcard)
@@ -136,10 +140,12 @@ class HaproxyExposure(Exposure):
         )
         self.config = HaproxyConfig(f"{name}-config", model, dict(files), opts=child)
         self.stats = self._stats(name, settings, files, child)
-        # Rendered here as well as checked by the resource: the text and its hash are known at
-        # preview, so a changed timeout previews as that line and that label, not as [unknown].
+        files[RELOADER_FILE] = RELOADER
+        # Rendered here as well as checked by the resource: the text and its revision are known at
+        # preview, so a changed timeout previews as that line and that revision, not as [unknown].
         text = render(model)
-        digest = pulumi.Output.unsecret(pulumi.Output.all(**files).apply(lambda f: config_hash(text, f)))
+        contents = pulumi.Output.all(**files)
+        config_revision = pulumi.Output.unsecret(contents.apply(lambda f: revision(text, f)))
         ssh = settings.ssh
         self.files = AgentFiles(
             f"{name}-files",
@@ -147,19 +153,22 @@ class HaproxyExposure(Exposure):
             ssh_private_key=pulumi.Output.secret(Path(ssh.private_key_file).read_text()),
             known_hosts=Path(ssh.known_hosts_file).read_text(),
             directory=settings.directory,
-            files=pulumi.Output.all(**files).apply(lambda v: {"haproxy.cfg": text, **v}),
+            files=contents.apply(lambda f: {**f, "haproxy.cfg": render(model, revision=revision(text, f))}),
             mode=0o600,
+            last="haproxy.cfg",  # the reloader takes a new haproxy.cfg as a complete set
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.config]),  # only a config haproxy -c passed
         )
-        app = digest.apply(lambda digest: label_app(standalone_app(
-            app_id_of(settings), list(settings.agents), settings.directory, settings.port, digest,
-            container_dir=CONTAINER_DIR, image=settings.image,
-            more_configs=(STATS_FILE,) if settings.stats else ()), shared.owner))
+        app_id = app_id_of(settings)
+        app = label_app(standalone_app(app_id, list(settings.agents), settings.directory, settings.port,
+                                       container_dir=CONTAINER_DIR, image=settings.image), shared.owner)
         self.app = MarathonApp(f"{name}-app", connection=shared.connection, app=app, adopt=settings.adopt,
                                opts=deployment_options(settings, self, depends_on=[self.files]))
-        probe_opts = pulumi.ResourceOptions(parent=self, depends_on=[self.app])
+        self.reload = HaproxyReload(f"{name}-reload", connection=shared.connection, app_id=app_id,
+                                    revision=config_revision, hosts=list(settings.agents), port=settings.port,
+                                    opts=deployment_options(settings, self, depends_on=[self.app]))
+        probe_opts = pulumi.ResourceOptions(parent=self, depends_on=[self.reload])
         self._register([probed_endpoint(f"{name}-{naming.flat_name(c.service)}-probe", settings, c,
-                                        trust[c.service].ca_pem, digest, probe_opts, server_names.get(c.service),
+                                        trust[c.service].ca_pem, config_revision, probe_opts, server_names.get(c.service),
                                         trust[c.service].system) for c in clusters])
 
     @staticmethod

@@ -27,6 +27,8 @@ from kexpose_components.errors import KexposeError
 from kexpose_components.timeouts import Timeouts
 
 NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+#: The response header carrying the served config's revision (see ``reload``).
+REVISION_HEADER = "X-Kexpose-Revision"
 
 
 @dataclass(frozen=True)
@@ -58,10 +60,12 @@ _env = Environment(loader=PackageLoader("kexpose_components.haproxy", "templates
                    keep_trailing_newline=True, autoescape=False)
 
 
-def render(model: HaproxyModel, config_dir: str | None = None) -> str:
-    """haproxy.cfg for ``model``; ``config_dir`` overrides where referenced files are (validation)."""
+def render(model: HaproxyModel, config_dir: str | None = None, revision: str = "") -> str:
+    """haproxy.cfg for ``model``; ``config_dir`` overrides where referenced files are (validation);
+    ``revision`` (see ``reload``) goes into a comment the reloader reads and a response header."""
     base = (config_dir or model.config_dir).rstrip("/")
-    return _env.get_template("haproxy.cfg.j2").render(model=model, path=lambda name: f"{base}/{name}")
+    return _env.get_template("haproxy.cfg.j2").render(model=model, path=lambda name: f"{base}/{name}", revision=revision,
+                                                     revision_header=REVISION_HEADER)
 
 
 def model_problems(model: HaproxyModel) -> list[tuple[str, str]]:
@@ -91,8 +95,8 @@ def model_problems(model: HaproxyModel) -> list[tuple[str, str]]:
 
 
 def config_hash(config: str, files: dict[str, str]) -> str:
-    """One digest over the config and every file it references: what the HAProxy app carries, so
-    the preview already knows whether anything HAProxy reads changed."""
+    """One digest over the config and every file it references, so the preview already knows
+    whether anything HAProxy reads changed (the reloader's revision is its prefix, ``reload``)."""
     digest = hashlib.sha256(config.encode())
     for name in sorted(files):
         digest.update(name.encode() + b"\0" + hashlib.sha256(files[name].encode()).digest())

@@ -8,7 +8,8 @@ in state. Contract:
   (``hashes``, the only per-file output, which holds names and SHA-256 and nothing secret):
   a changed file, an added or removed agent, another directory or mode updates in place.
 - ``create``/``update`` read the agents' current hashes, upload only the files that differ
-  (to a temporary name, then renamed over the old one) and remove files dropped from the set.
+  (to a temporary name, then renamed over the old one; ``last`` after all the others) and
+  remove files dropped from the set.
 - ``read`` (``pulumi refresh``) downloads the files and hashes them: a file edited or deleted on
   an agent shows as drift, and the next ``up`` restores it.
 - ``delete`` removes the files; a file or directory already gone is fine.
@@ -42,7 +43,7 @@ from kexpose_components.errors import KexposeError
 from kexpose_components.progress import announce, report
 from kexpose_components.resources.inputs import Inputs, is_unknown, whole
 
-INPUTS = ("agents", "ssh_private_key", "known_hosts", "directory", "files", "mode")
+INPUTS = ("agents", "ssh_private_key", "known_hosts", "directory", "files", "mode", "last")
 DEFAULT_MODE = "0644"
 
 
@@ -72,6 +73,7 @@ class AgentFilesInputs(Inputs):
     directory: Any = None
     files: Any = None
     mode: Any = DEFAULT_MODE
+    last: str = ""  # the file renamed into place after all others (what a watcher on the agent waits for)
     hashes: dict | None = None
 
     @property
@@ -180,6 +182,8 @@ class AgentFilesProvider(ResourceProvider):
                 out["directory"] = normalize_directory(new.directory)
         if isinstance(new.files, dict) or new.known("files"):
             _check_files(new.files, failures)
+            if new.last and isinstance(new.files, dict) and new.last not in new.files:
+                failures.append(CheckFailure("last", f"{new.last!r} is not one of the files"))
         if new.known("mode"):
             mode = _mode(new.mode)
             if mode is None:
@@ -244,7 +248,7 @@ class AgentFilesProvider(ResourceProvider):
                 if upload or stale:
                     what = ", ".join(sorted(upload)) or "nothing new"
                     report(f"{target.key}:{directory}: uploading {what}" + (f", removing {', '.join(stale)}" if stale else ""))
-                    ssh.upload(target, directory, upload, mode, remove=stale)
+                    ssh.upload(target, directory, upload, mode, remove=stale, last=new.last)
                 if target.key in old_targets and old_dir != directory and old_names:
                     ssh.remove(target, old_dir, old_names)
                 return dict(wanted)
@@ -273,6 +277,8 @@ class AgentFiles(Resource, module="agents", name="Files"):
         directory: the absolute directory on the agents, created if missing (e.g. /opt/haproxy).
         files: file name -> text content; kept secret in state (some are private keys).
         mode: the files' mode, e.g. ``0o600`` (default ``0o644``).
+        last: the file renamed into place after all the others, for a watcher on the agent that
+            takes a new version of it as the sign that the whole set has arrived.
         opts: resource options.
 
     Outputs:
@@ -283,7 +289,7 @@ class AgentFiles(Resource, module="agents", name="Files"):
 
     def __init__(self, name: str, agents: pulumi.Input[list], ssh_private_key: pulumi.Input[str],
                  known_hosts: pulumi.Input[str], directory: pulumi.Input[str], files: pulumi.Input[dict],
-                 mode: pulumi.Input[int | str] = 0o644, opts: pulumi.ResourceOptions | None = None):
+                 mode: pulumi.Input[int | str] = 0o644, last: str = "", opts: pulumi.ResourceOptions | None = None):
         props = {
             "agents": agents,
             "ssh_private_key": pulumi.Output.secret(ssh_private_key),
@@ -291,6 +297,7 @@ class AgentFiles(Resource, module="agents", name="Files"):
             "directory": directory,
             "files": pulumi.Output.secret(files),
             "mode": pulumi.Output.from_input(mode).apply(lambda m: _mode(m) or m),
+            "last": last,
             "hashes": None,
         }
         super().__init__(AgentFilesProvider(), name, props, opts)

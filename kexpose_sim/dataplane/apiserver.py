@@ -8,7 +8,10 @@ objects or as ``Table`` for ``kubectl get``, filtered by label and field selecto
 reviews behind ``kubectl auth can-i`` (the token is the cluster admin's: everything is allowed),
 and pod logs with ``follow=true``: pod ``silent`` keeps the stream open without a byte for as
 long as the client stays (what tunnel timeouts cut), pod ``ticker`` writes a line every second.
-Other verbs answer 405, as kube-apiserver does for a verb a resource does not serve.
+``pods/<name>/exec`` takes the connection upgrade kubectl asks for (101) and then echoes every
+byte: not kubectl's stream frames, but a tunnel that stays open idle through a proxy, as an exec
+session where nobody types does. Other verbs answer 405, as kube-apiserver does for a verb a
+resource does not serve.
 """
 
 from __future__ import annotations
@@ -138,6 +141,8 @@ class KubeApiApp:
         target = CorePath.parse(rest)
         if target is None:
             return status(404, "NotFound", NOT_FOUND)
+        if target.subresource == "exec":
+            return self.exec(request, target)
         if request.method != "GET":
             return status(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
         resource = target.resource
@@ -153,6 +158,28 @@ class KubeApiApp:
         if target.subresource == "log":
             return self.logs(target.name, request.args.get("follow") == "true")
         return _json(table(resource.name, [found], _now()) if as_table else found)
+
+    def exec(self, request: Request, target: CorePath) -> Any:
+        """An upgraded connection that echoes (see the module docstring); without an upgrade,
+        kube-apiserver's 400."""
+        if not any(o["metadata"]["name"] == target.name and o["metadata"]["namespace"] == target.namespace
+                   for o in self.objects["pods"]):
+            return status(404, "NotFound", f'pods "{target.name}" not found', {"name": target.name, "kind": "pods"})
+        upgrade = request.headers.get("Upgrade", "")
+        if not upgrade or "upgrade" not in request.headers.get("Connection", "").lower():
+            return status(400, "BadRequest", "Upgrade request required")
+        connection = request.environ["werkzeug.socket"]
+
+        def echo():
+            yield b""  # the 101 goes out first
+            while data := connection.recv(65536):
+                yield data
+
+        def tunnel(environ, start_response):  # a plain WSGI app: a Response would drop a 101's body
+            start_response("101 Switching Protocols", [("Upgrade", upgrade), ("Connection", "Upgrade")])
+            return echo()
+
+        return tunnel
 
     def list(self, request: Request, resource: discovery.Resource, items: list[dict[str, Any]], as_table: bool) -> Response:
         try:

@@ -88,7 +88,9 @@ class ContainerSpec:
 def command_line(cmd: str) -> str:
     """Marathon runs ``cmd`` through ``sh -c``; ``exec`` a simple command so the supervised
     process *is* the program (signals and death-with-parent reach it, not a waiting shell)."""
-    return cmd if any(op in cmd for op in (";", "&", "|", "\n", "`", "$(")) else "exec " + cmd
+    if cmd.lstrip().startswith("exec ") or any(op in cmd for op in (";", "&", "|", "\n", "`", "$(")):
+        return cmd
+    return "exec " + cmd
 
 
 def supported() -> str | None:

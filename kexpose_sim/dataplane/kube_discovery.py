@@ -38,7 +38,7 @@ class Resource:
 RESOURCES = (
     Resource("namespaces", "namespace", "Namespace", False, short_names=("ns",)),
     Resource("nodes", "node", "Node", False, short_names=("no",)),
-    Resource("pods", "pod", "Pod", True, short_names=("po",), categories=("all",), subresources={"log": ("get",)}),
+    Resource("pods", "pod", "Pod", True, short_names=("po",), categories=("all",), subresources={"log": ("get",), "exec": ("create", "get")}),
     Resource("services", "service", "Service", True, short_names=("svc",), categories=("all",)),
     Resource("selfsubjectaccessreviews", "selfsubjectaccessreview", "SelfSubjectAccessReview", False,
              group="authorization.k8s.io", verbs=("create",)),

@@ -92,11 +92,12 @@ def test_quick_and_trusted_modes(cluster_sim, project_stack, ssh_files, tmp_path
                     secrets={"dcosPassword": "deleteme"})
     preview = stack.preview(diff=True)
     assert re.search(r'client\s*:\s*"86400s"\s*=>\s*"3600s"', preview.stdout), preview.stdout
-    # the HAProxy app's hash label is known at preview: the diff shows old => new, not [unknown]
-    assert re.search(r'KEXPOSE_CONFIG_SHA256\s*:\s*"[0-9a-f]{64}"\s*=>\s*"[0-9a-f]{64}"', preview.stdout), preview.stdout
-    assert "/kexpose/sni: this update restarts its task(s), stopping the old one first: brief outage" in preview.stdout + preview.stderr
+    # the config's revision is known at preview: the diff shows old => new, not [unknown]; the app is untouched
+    assert re.search(r'revision\s*:\s*"[0-9a-f]{16}"\s*=>\s*"[0-9a-f]{16}"', preview.stdout), preview.stdout
+    assert "/kexpose/sni: the new HAProxy config is a reload in place on 1 agent(s), no restart" in preview.stdout + preview.stderr
+    assert "restarts its task" not in preview.stdout + preview.stderr
     updated = sorted(re.findall(r"~ pulumi-python:dynamic/([\w/:]+): \(update\)", preview.stdout))
-    assert updated == ["agents:Files", "exposure:Probe", "exposure:Probe", "haproxy:Config", "marathon:App"]
+    assert updated == ["agents:Files", "exposure:Probe", "exposure:Probe", "haproxy:Config", "haproxy:Reload"]
     stack.up()
     cfg = (Path(sim.sim.state.config.state_dir) / "agents/public-1/root/opt/kexpose/sni/haproxy.cfg").read_text()
     assert "timeout client 3600s" in cfg
