@@ -5,6 +5,8 @@ haproxy.cfg arrives, refuses a config HAProxy rejects, and writes what it did to
 from __future__ import annotations
 
 import os
+import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -50,6 +52,31 @@ def status(sim, task: dict) -> ReloadStatus:
     return ReloadStatus.parse(answer.text if answer.ok else "")
 
 
+def exec_tunnel(address: str, port: int, token: str, server_name: str | None = None, ca: str | None = None) -> ssl.SSLSocket:
+    """What ``kubectl exec`` opens: a pod's exec upgraded to a stream protocol (101), then left idle."""
+    context = ssl.create_default_context(cafile=ca) if ca else ssl._create_unverified_context()
+    tls = context.wrap_socket(socket.create_connection((address, port), timeout=10), server_hostname=server_name)
+    tls.sendall(f"POST /api/v1/namespaces/default/pods/hello/exec?command=sh&stdin=true&stdout=true&tty=true HTTP/1.1\r\n"
+                f"Host: {server_name or address}:{port}\r\nAuthorization: Bearer {token}\r\nConnection: Upgrade\r\n"
+                "Upgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: v4.channel.k8s.io\r\n\r\n".encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = tls.recv(4096)
+        assert chunk, f"the exec upgrade was closed: {head!r}"
+        head += chunk
+    assert head.startswith(b"HTTP/1.1 101"), head
+    return tls
+
+
+def echoes(tunnel: ssl.SSLSocket, text: str) -> bool:
+    """Whether the tunnel is still open end to end: the pod's side echoes what is sent."""
+    try:
+        tunnel.sendall(text.encode())
+        return tunnel.recv(4096) == text.encode()
+    except OSError:
+        return False
+
+
 def processes_in(root: Path) -> list[int]:
     """Processes whose root directory is inside ``root`` (a container's chroot)."""
     pids = []
@@ -81,6 +108,8 @@ def test_reloader_reloads_in_place_and_keeps_serving_through_a_rejected_config(s
     stream = subprocess.Popen(["curl", "-sSkN", "-H", f"Authorization: Bearer {token}",
                                f"https://{address}:6443/api/v1/namespaces/default/pods/silent/log?follow=true"],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    tunnel = exec_tunnel(address, 6443, token)
+    assert echoes(tunnel, "before")
     failures, attempts, stop = [], [0], threading.Event()
 
     def loop() -> None:
@@ -111,6 +140,8 @@ def test_reloader_reloads_in_place_and_keeps_serving_through_a_rejected_config(s
         stop.set()
         loader.join()
     assert stream.poll() is None, stream.communicate()  # the silent stream survived three deliveries
+    assert echoes(tunnel, "after")  # and so did the idle exec tunnel
+    tunnel.close()
     stream.terminate()
     stream.wait(5)
     assert failures == [] and attempts[0] > 10, (failures, attempts)
