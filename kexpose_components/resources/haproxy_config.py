@@ -4,7 +4,8 @@
 so a bad option fails the preview with HAProxy's own message and nothing changes. Certificate
 bundles that do not exist yet (unknown during the first preview) are stood in for by throwaway
 self-signed ones of the same shape. Outputs are the config text and a hash over the config and
-every referenced file, which the HAProxy app carries as a label so a change rolls its task.
+every referenced file. (The file delivered to the agents also carries the revision the reloader
+and ``HaproxyReload`` go by, see ``haproxy.reload``.)
 """
 
 from __future__ import annotations

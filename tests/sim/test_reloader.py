@@ -5,10 +5,7 @@ haproxy.cfg arrives, refuses a config HAProxy rejects, and writes what it did to
 from __future__ import annotations
 
 import os
-import socket
-import ssl
 import subprocess
-import threading
 import time
 from pathlib import Path
 
@@ -20,6 +17,7 @@ from kexpose_components.probe import served_revision
 from kexpose_sim.dataplane.pki import issue
 from tests.seeds import QUICK_CONFIG
 from tests.sim.test_dataplane import agent_dir, kubernetes, public_agent, wait_running
+from tests.support.streams import CurlLoop, echoes, exec_tunnel
 
 APP_ID = "/kexpose/reload"
 
@@ -50,31 +48,6 @@ def status(sim, task: dict) -> ReloadStatus:
     answer = requests.get(f"{sim.url}/agent/{task['slaveId']}/files/download",
                           params={"path": f"{sandbox_of(sim, task)}/{STATUS_FILE}"}, timeout=5)
     return ReloadStatus.parse(answer.text if answer.ok else "")
-
-
-def exec_tunnel(address: str, port: int, token: str, server_name: str | None = None, ca: str | None = None) -> ssl.SSLSocket:
-    """What ``kubectl exec`` opens: a pod's exec upgraded to a stream protocol (101), then left idle."""
-    context = ssl.create_default_context(cafile=ca) if ca else ssl._create_unverified_context()
-    tls = context.wrap_socket(socket.create_connection((address, port), timeout=10), server_hostname=server_name)
-    tls.sendall(f"POST /api/v1/namespaces/default/pods/hello/exec?command=sh&stdin=true&stdout=true&tty=true HTTP/1.1\r\n"
-                f"Host: {server_name or address}:{port}\r\nAuthorization: Bearer {token}\r\nConnection: Upgrade\r\n"
-                "Upgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: v4.channel.k8s.io\r\n\r\n".encode())
-    head = b""
-    while b"\r\n\r\n" not in head:
-        chunk = tls.recv(4096)
-        assert chunk, f"the exec upgrade was closed: {head!r}"
-        head += chunk
-    assert head.startswith(b"HTTP/1.1 101"), head
-    return tls
-
-
-def echoes(tunnel: ssl.SSLSocket, text: str) -> bool:
-    """Whether the tunnel is still open end to end: the pod's side echoes what is sent."""
-    try:
-        tunnel.sendall(text.encode())
-        return tunnel.recv(4096) == text.encode()
-    except OSError:
-        return False
 
 
 def processes_in(root: Path) -> list[int]:
@@ -110,19 +83,7 @@ def test_reloader_reloads_in_place_and_keeps_serving_through_a_rejected_config(s
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     tunnel = exec_tunnel(address, 6443, token)
     assert echoes(tunnel, "before")
-    failures, attempts, stop = [], [0], threading.Event()
-
-    def loop() -> None:
-        while not stop.is_set():
-            attempts[0] += 1
-            out = subprocess.run(["curl", "-sk", "--max-time", "5", "-o", "/dev/null", "-w", "%{http_code}",
-                                  f"https://{address}:6443/"], capture_output=True, text=True)
-            if out.stdout != "403":
-                failures.append(out.stdout + out.stderr)
-
-    loader = threading.Thread(target=loop)
-    loader.start()
-    try:
+    with CurlLoop("-k", f"https://{address}:6443/") as requests_meanwhile:
         time.sleep(0.5)
         write_config(conf, "r2")  # a new config: reloaded in place
         assert wait_for(lambda: served_revision(address, 6443) == "r2", "revision r2")
@@ -136,15 +97,12 @@ def test_reloader_reloads_in_place_and_keeps_serving_through_a_rejected_config(s
         assert served_revision(address, 6443) == "r2"  # the old config keeps serving
         write_config(conf, "r4")  # fixed: loaded
         assert wait_for(lambda: served_revision(address, 6443) == "r4", "revision r4")
-    finally:
-        stop.set()
-        loader.join()
     assert stream.poll() is None, stream.communicate()  # the silent stream survived three deliveries
     assert echoes(tunnel, "after")  # and so did the idle exec tunnel
     tunnel.close()
     stream.terminate()
     stream.wait(5)
-    assert failures == [] and attempts[0] > 10, (failures, attempts)
+    assert requests_meanwhile.failures == [] and requests_meanwhile.attempts > 10, vars(requests_meanwhile)
     now = requests.get(f"{sim.marathon}/v2/apps{APP_ID}", timeout=5).json()["app"]
     assert now["version"] == first["version"] and now["tasks"][0]["id"] == task["id"]  # no restart
 
