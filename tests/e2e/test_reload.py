@@ -3,8 +3,8 @@ kubectl: a timeout change, a second cluster on the SNI frontend and a forced cer
 each reload the standalone HAProxy in place — the open ``kubectl logs -f`` and exec tunnel stay
 open, new connections get the change, the Marathon app keeps its version, and a parallel loop of
 ``curl`` calls sees no failure. A config HAProxy refuses on the agent fails ``up`` with HAProxy's
-words and leaves the old one serving; a change to the app itself restarts it, and the preview
-says which of the two a change is."""
+words and leaves the old one serving; a change to the app itself (its image, its agents) restarts
+it, and the preview says which of the two a change is."""
 
 from __future__ import annotations
 
@@ -29,16 +29,26 @@ APP = "/kexpose/sni"
 PORT = 7443
 DOMAIN1, DOMAIN2 = "devkubernetes01.example.com", "devkubernetes02.example.com"
 RESTART = "/kexpose/sni: this update restarts its task(s), stopping the old one first: brief outage"
-RELOAD = "/kexpose/sni: the new HAProxy config is a reload in place on 1 agent(s), no restart"
+RELOAD = "/kexpose/sni: the new HAProxy config is a reload in place on"
 
 
-def settings(sim, agent: str, ssh: dict, clusters: list[str], server: str = "86400s", bind_options: str = "",
+@pytest.fixture
+def cluster_sim(sim_factory, tmp_path):
+    """Two public agents, so that adding one to the exposure is a change to the app."""
+    seed = tmp_path / "seed.yaml"
+    seed.write_text(yaml.safe_dump({"agents": [{"name": "public-1", "public": True}, {"name": "public-2", "public": True},
+                                               {"name": "private-1", "public": False}],
+                                    "kubernetes": ["dev/kubernetes01", "dev/kubernetes02"]}))
+    return sim_factory(auth="dcos", seed_file=seed)
+
+
+def settings(sim, agent: str | list[str], ssh: dict, clusters: list[str], server: str = "86400s", bind_options: str = "",
              image: str = "haproxy:2.8") -> dict:
     return {
         "dcos": {"url": sim.url, "uid": "bootstrapuser"},
         "clusters": [{"service": "dev/kubernetes01", "domain": DOMAIN1}, {"service": "dev/kubernetes02", "domain": DOMAIN2}],
         "exposures": [{"name": "sni", "method": "haproxy", "mode": "trusted", "clusters": clusters, "port": PORT,
-                       "agents": [agent], "directory": "/opt/kexpose/sni", "ssh": ssh, "urlHost": "agent",
+                       "agents": agent if isinstance(agent, list) else [agent], "directory": "/opt/kexpose/sni", "ssh": ssh, "urlHost": "agent",
                        "timeouts": {"server": server}, "bindOptions": bind_options, "image": image}],
     }
 
@@ -144,7 +154,18 @@ def test_changes_reload_in_place_without_an_outage(cluster_sim, project_stack, s
     preview = stack.preview(diff=True)
     assert RESTART in preview.stdout + preview.stderr and RELOAD not in preview.stdout + preview.stderr
     stack.up()
-    assert app_version(sim)[0] != version[0] and app_version(sim)[1] != version[1]  # a new version, new task(s)
+    restarted = app_version(sim)
+    assert restarted[0] != version[0] and restarted[1] != version[1]  # a new version, new task(s)
+    # ... and so does another agent list; up then waits for the config on both agents
+    second = next(a["address"] for a in requests.get(f"{sim.url}/_sim/cluster", timeout=5).json()["agents"]
+                  if a["public"] and a["address"] != agent)
+    stack.configure(settings(sim, [agent, second], ssh_files, two, server="3s", image="haproxy:2.9"),
+                    secrets={"dcosPassword": "deleteme"})
+    preview = stack.preview(diff=True)
+    assert RESTART in preview.stdout + preview.stderr, preview.stdout
+    stack.up()
+    assert len(app_version(sim)[1]) == 2 and app_version(sim)[0] != restarted[0]
+    assert served_revision(agent, PORT) == served_revision(second, PORT) is not None
     old_stream.terminate()
     old_stream.wait(10)
     tunnel.close()
