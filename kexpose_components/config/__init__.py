@@ -21,7 +21,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from kexpose_components import naming
 
-from kexpose_components.config.models import (METHODS, ClusterSettings, DcosSettings, EdgeLbSettings, ExposureBase,
+from kexpose_components.config.models import (DEFAULT_MODES, METHODS, ClusterSettings, DcosSettings, EdgeLbSettings, ExposureBase,
                                               ExposureSettings, HaproxySettings, KubeconfigSettings, MarathonLbSettings,
                                               SshSettings, StackSettings, TimeoutSettings)
 from kexpose_components.config.problems import ConfigError, problems_of
@@ -112,7 +112,7 @@ class _Refs:
 
         port = raw.get("port")
         return cls(name=raw["name"] if isinstance(raw.get("name"), str) else None,
-                   trusted=raw.get("method") == "haproxy" and raw.get("mode", "trusted") == "trusted",
+                   trusted=raw.get("mode", DEFAULT_MODES.get(raw.get("method"))) == "trusted",
                    clusters=tuple(naming.service_name(c) for c in strings(raw.get("clusters"))),
                    port=port if isinstance(port, int) and not isinstance(port, bool) else None,
                    agents=strings(raw.get("agents")))
