@@ -110,9 +110,9 @@ class _Refs:
         def strings(value: Any) -> tuple[str, ...]:
             return tuple(v for v in value if isinstance(v, str)) if isinstance(value, list) else ()
 
-        port = raw.get("port")
+        port, method = raw.get("port"), raw.get("method")
         return cls(name=raw["name"] if isinstance(raw.get("name"), str) else None,
-                   trusted=raw.get("mode", DEFAULT_MODES.get(raw.get("method"))) == "trusted",
+                   trusted=raw.get("mode", DEFAULT_MODES.get(method) if isinstance(method, str) else None) == "trusted",
                    clusters=tuple(naming.service_name(c) for c in strings(raw.get("clusters"))),
                    port=port if isinstance(port, int) and not isinstance(port, bool) else None,
                    agents=strings(raw.get("agents")))
