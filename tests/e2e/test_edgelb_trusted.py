@@ -133,3 +133,31 @@ def test_bad_input_names_the_key_and_makes_nothing(cluster_sim, project_stack, t
     assert ("kexpose:exposures[0].secretsPath: uid 'ci' may not write the DC/OS secret 'platform/elb/devkubernetes0"
             in str(err.value)) and "Traceback" not in str(err.value), str(err.value)[-2000:]
     assert state(sim)["edgelb"]["pools"] == {} and state(sim)["secrets"]["secrets"] == {}  # nothing half-made
+
+
+def test_the_users_own_certificate_rotates_when_its_file_changes(cluster_sim, project_stack, tmp_path):
+    sim = cluster_sim
+    agent = public_address(sim)
+    pki = tmp_path / "pki"
+    pki.mkdir()
+    domain = DOMAINS["dev/kubernetes01"]
+    make_pki(pki, [domain])
+    doc = settings(sim, agent, clusters=["dev/kubernetes01"])
+    doc["clusters"][0]["certificate"] = {"certFile": str(pki / f"{domain}.crt"), "keyFile": str(pki / f"{domain}.key"),
+                                         "rootFile": str(pki / "user-ca.pem")}
+    stack = project_stack("own")
+    stack.configure(doc, secrets={"dcosPassword": "deleteme"})
+    stack.up()
+    root = (pki / "user-ca.pem").read_text()
+    before = serial(agent, domain, root)
+    # the operator renews the certificate (same CA, same key) and replaces the file
+    subprocess.run(["openssl", "x509", "-req", "-in", f"{domain}.csr", "-CA", "user-ca.pem", "-CAkey", "user-ca.key",
+                    "-CAcreateserial", "-out", f"{domain}.crt", "-days", "300", "-extfile", f"{domain}.ext"],
+                   cwd=pki, check=True, capture_output=True)
+    preview = stack.preview()
+    said = preview.stdout + preview.stderr
+    assert "the new certificate will be used" in said and "DC/OS secret kexpose/elb/devkubernetes01" in said, said
+    stack.up()
+    assert serial(agent, domain, root) != before
+    stack.destroy()
+    assert state(sim)["secrets"]["secrets"] == {}
