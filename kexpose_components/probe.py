@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from cryptography import x509
 
+from kexpose_components.certs import fingerprint_sha256
 from kexpose_components.errors import KexposeError
 from kexpose_components.haproxy.model import REVISION_HEADER
 
@@ -56,7 +57,10 @@ def _context(ca_pem: str | None, server_name: str) -> ssl.SSLContext:
     return context
 
 
-def probe_once(host: str, port: int, server_name: str, ca_pem: str | None, timeout: float = 10.0) -> ProbeResult:
+def probe_once(host: str, port: int, server_name: str, ca_pem: str | None, timeout: float = 10.0,
+               fingerprint: str | None = None) -> ProbeResult:
+    """One probe; ``fingerprint`` (SHA-256, as openssl prints it): the certificate that must be
+    served, so a probe after a rotation passes only once the new one is loaded."""
     started = time.monotonic()
     try:
         raw = socket.create_connection((host, port), timeout=timeout)
@@ -74,6 +78,11 @@ def probe_once(host: str, port: int, server_name: str, ca_pem: str | None, timeo
         raise ProbeFailed("tls", f"TLS handshake with {host}:{port} (SNI {server_name}) failed: {exc}") from None
     der = tls.getpeercert(binary_form=True)
     cert = x509.load_der_x509_certificate(der)
+    served = fingerprint_sha256(cert)
+    if fingerprint and served != fingerprint:
+        tls.close()
+        raise ProbeFailed("tls", f"{host}:{port} serves the certificate {served[:23]}… for {server_name}, not the "
+                                 f"expected {fingerprint[:23]}… (the load balancer has not loaded the new one)")
     try:
         conn = http.client.HTTPConnection(host, port, timeout=timeout)
         conn.sock = tls
@@ -102,14 +111,15 @@ def _expect_apiserver(status: int, body: str, host: str, port: int) -> None:
         raise ProbeFailed("apiserver", f"expected the apiserver's 403 Status for system:anonymous on GET /, got {status}: {body[:200]!r}")
 
 
-def probe(host: str, port: int, server_name: str, ca_pem: str | None, wait: float = 60.0) -> ProbeResult:
+def probe(host: str, port: int, server_name: str, ca_pem: str | None, wait: float = 60.0,
+          fingerprint: str | None = None) -> ProbeResult:
     """Probe until it passes or ``wait`` seconds are up (HAProxy may still be starting or its
     first health check pending); the last failure is raised."""
     deadline = time.monotonic() + wait
     delay = 0.1
     while True:
         try:
-            return probe_once(host, port, server_name, ca_pem)
+            return probe_once(host, port, server_name, ca_pem, fingerprint=fingerprint)
         except ProbeFailed:
             if time.monotonic() >= deadline:
                 raise

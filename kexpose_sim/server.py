@@ -6,6 +6,7 @@ the state dir and served at ``/ca/dcos-ca.crt`` either way). Routes (as on a DC/
   ``/dcos-metadata/dcos-version.json``, ``/ca/dcos-ca.crt``;
 - ``/metadata``, ``/mesos_dns/…``, ``/system/health/v1/…`` -> the cluster endpoints;
 - ``/mesos/…``, ``/agent/…`` -> the Mesos master and agents;
+- ``/secrets/v1/secret/…`` -> the Secrets API (DC/OS Enterprise);
 - ``/service/marathon/…`` and the legacy ``/marathon/…`` -> Marathon, prefix stripped;
 - ``/service/<edgelb>/…`` -> Edge-LB (the name is configurable, as when Edge-LB is installed
   under another service name);
@@ -35,6 +36,7 @@ from kexpose_sim.edgelb import responses as edgelb_responses
 from kexpose_sim.faults import Decision, FaultConfig
 from kexpose_sim.http import json_response, nginx_html, text_response
 from kexpose_sim.marathon import responses as marathon_responses
+from kexpose_sim.secrets import responses as secrets_responses
 from kexpose_sim.state import SimState
 
 log = logging.getLogger("kexpose_sim")
@@ -85,6 +87,14 @@ class SimulatorApp:
                 return service, path[len(prefix):]
         if path.startswith("/mesos/") or path.startswith("/agent/"):
             return "mesos", path
+        if path.startswith(secrets_responses.PREFIX):
+            return "secrets", path
+        service, sep, rest = path[len("/service/"):].partition("/v1/")
+        if path.startswith("/service/") and sep:
+            with self.state.lock:
+                pool = self.state.edgelb.pool_of_service(service)
+            if pool is not None:
+                return f"edgelb-pool:{pool}", "/v1/" + rest
         if path.startswith(adminrouter_responses.PROTECTED_PREFIXES):
             return "dcos", path
         if path.startswith("/v2/") or path == "/ping":
@@ -109,14 +119,16 @@ class SimulatorApp:
         denied = adminrouter_responses.denied(self.state, request)
         if denied is not None:
             return denied
-        self.state.stats.count(service, request.method, inner)
+        self.state.stats.count(service.partition(":")[0], request.method, inner)
         decision, status = self.state.faults.decide(request.method, inner)
         if decision == Decision.DROP:
             return _drop(request)
         if decision == Decision.ERROR:
             return _error_for(service, status)
+        if service.startswith("edgelb-pool:"):
+            return edgelb_responses.handle_scheduler(self.state, request, service.partition(":")[2], inner)
         handler = {"marathon": marathon_responses, "edgelb": edgelb_responses, "mesos": mesos,
-                   "dcos": adminrouter_responses}[service]
+                   "dcos": adminrouter_responses, "secrets": secrets_responses}[service]
         return handler.handle(self.state, request, inner)
 
     # -- /_sim admin API ------------------------------------------------------------------------
@@ -152,6 +164,8 @@ class SimulatorApp:
             return json_response(state.snapshot())
         if path.startswith("/ssh"):
             return self.admin_ssh(path, method, body)
+        if path.startswith("/secrets/grants/") and method == "PUT" and isinstance(body, dict):
+            return self.admin_secret_grants(path[len("/secrets/grants/"):], body)
         if path.startswith("/auth/") and method == "PUT" and isinstance(body, dict):
             return self.admin_auth(path[len("/auth/"):], body)
         return json_response({"message": f"no admin route {method} /_sim{path}"}, 404)
@@ -192,6 +206,20 @@ class SimulatorApp:
                 return json_response({"message": f"bad admin auth request {path} {body}"}, 400)
             self.state.save()
         return json_response(auth.to_dict())
+
+    def admin_secret_grants(self, uid: str, body: dict) -> Response:
+        """``{"paths": [...]}``: the secret path prefixes ``uid`` may use (DC/OS's
+        ``dcos:secrets:default:/<prefix>/* full``); ``null`` lifts the restriction."""
+        paths = body.get("paths")
+        if not uid or not (paths is None or (isinstance(paths, list) and all(isinstance(p, str) for p in paths))):
+            return json_response({"message": 'body must be {"paths": ["prefix", ...]} or {"paths": null}'}, 400)
+        with self.state.lock:
+            if paths is None:
+                self.state.secrets.grants.pop(uid, None)
+            else:
+                self.state.secrets.grants[uid] = paths
+            self.state.save()
+            return json_response(self.state.secrets.grants)
 
     def describe_cluster(self) -> dict:
         cluster = self.state.cluster

@@ -15,6 +15,7 @@ from kexpose_sim.events import EventBus
 from kexpose_sim.faults import FaultConfig, FaultInjector
 from kexpose_sim.marathon.backend import MarathonBackend
 from kexpose_sim.packages import MARATHON_LB_APP
+from kexpose_sim.secrets.models import SecretsBackend
 from kexpose_sim.stats import ApiStats
 from kexpose_sim.store import StateStore
 
@@ -45,8 +46,10 @@ class SimState:
             self.cluster = build_cluster(seed, config.agent_network)
         self.auth = AuthBackend(config)
         self.marathon = MarathonBackend(self)
+        self.secrets = SecretsBackend(config.state_dir)
         self.edgelb = EdgeLBBackend(self)
         if snapshot is not None:
+            self.secrets.load_dict(snapshot.get("secrets", {}))
             self.auth.load_dict(snapshot["auth"])
             self.marathon.load_dict(snapshot["marathon"])
             self.edgelb.load_dict(snapshot["edgelb"])
@@ -67,6 +70,7 @@ class SimState:
                 "auth": self.auth.to_dict(),
                 "marathon": self.marathon.to_dict(),
                 "edgelb": self.edgelb.to_dict(),
+                "secrets": self.secrets.to_dict(),
             }
 
     def save(self) -> None:

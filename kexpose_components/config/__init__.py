@@ -21,7 +21,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from kexpose_components import naming
 
-from kexpose_components.config.models import (METHODS, ClusterSettings, DcosSettings, EdgeLbSettings, ExposureBase,
+from kexpose_components.config.models import (DEFAULT_MODES, METHODS, ClusterSettings, DcosSettings, EdgeLbSettings, ExposureBase,
                                               ExposureSettings, HaproxySettings, KubeconfigSettings, MarathonLbSettings,
                                               SshSettings, StackSettings, TimeoutSettings)
 from kexpose_components.config.problems import ConfigError, problems_of
@@ -110,9 +110,9 @@ class _Refs:
         def strings(value: Any) -> tuple[str, ...]:
             return tuple(v for v in value if isinstance(v, str)) if isinstance(value, list) else ()
 
-        port = raw.get("port")
+        port, method = raw.get("port"), raw.get("method")
         return cls(name=raw["name"] if isinstance(raw.get("name"), str) else None,
-                   trusted=raw.get("method") == "haproxy" and raw.get("mode", "trusted") == "trusted",
+                   trusted=raw.get("mode", DEFAULT_MODES.get(method) if isinstance(method, str) else None) == "trusted",
                    clusters=tuple(naming.service_name(c) for c in strings(raw.get("clusters"))),
                    port=port if isinstance(port, int) and not isinstance(port, bool) else None,
                    agents=strings(raw.get("agents")))

@@ -14,8 +14,8 @@ from typing import Annotated, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from kexpose_components.config.types import (AbsolutePath, AppId, DeploymentTimeout, Bool, Domain, Duration, Host, Name, Port, Service, Text,
-                                             existing_file, fix, port_type)
+from kexpose_components.config.types import (AbsolutePath, AppId, DeploymentTimeout, Bool, Days, Domain, Duration, Host, Name, Port,
+                                             SecretPath, Service, Text, existing_file, fix, port_type)
 from kexpose_components.haproxy.app import DEFAULT_HOST_DIR, DEFAULT_IMAGE
 from kexpose_components.timeouts import Timeouts
 
@@ -138,10 +138,16 @@ class ExposureBase(Settings):
     url_host: Literal["domain", "agent"] = "domain"  # agent: the URL names the agent, kubeconfig sets tls-server-name
     adopt: Bool = False  # take over the existing app or pool (appId / poolName) in place
     deployment_timeout: DeploymentTimeout = "10m"  # how long a deployment may take before it is undone
+    _key: str = PrivateAttr("kexpose:exposures[?]")
+
+    @property
+    def key(self) -> str:
+        """``kexpose:exposures[<i>]``: how messages name this exposure's keys (set by StackSettings)."""
+        return self._key
 
 
 class SingleCluster(ExposureBase):
-    """Marathon-LB and Edge-LB expose one cluster per exposure."""
+    """Marathon-LB exposes one cluster per exposure."""
 
     @field_validator("clusters")
     @classmethod
@@ -158,7 +164,22 @@ class StatsSettings(Settings):
     bind_address: Host = "127.0.0.1"  # a public address only on purpose
 
 
-class HaproxySettings(ExposureBase):
+class TrustedModeSettings(ExposureBase):
+    """What trusted mode adds, for every method that has it: the CA that issues the per-domain
+    certificates (the user's own or a generated one) and their renewal window."""
+
+    mode: Literal["quick", "trusted"]
+    issuing_ca: IssuingCaSettings | None = None  # trusted mode: the user's CA instead of a generated one
+    renew_before_days: Days = 30  # issued certificates are renewed once they expire within this many days
+
+    @model_validator(mode="after")
+    def _quick_is_one_cluster(self) -> "TrustedModeSettings":
+        if self.mode == "quick" and len(self.clusters) != 1:
+            raise fix("quick mode exposes exactly one cluster; use mode: trusted for several behind SNI", key="clusters")
+        return self
+
+
+class HaproxySettings(TrustedModeSettings):
     method: Literal["haproxy"] = "haproxy"
     app_id: AppId | None = None  # default /kexpose/<name>
     mode: Literal["quick", "trusted"] = "trusted"
@@ -167,15 +188,12 @@ class HaproxySettings(ExposureBase):
     insecure_backend: Bool = False
     image: Text = DEFAULT_IMAGE
     bind_options: Text = ""
-    issuing_ca: IssuingCaSettings | None = None  # trusted mode: the user's CA instead of a generated one
     stats: StatsSettings | None = None  # off unless asked
 
     @model_validator(mode="after")
-    def _quick_is_one_cluster(self) -> "HaproxySettings":
+    def _stats_port(self) -> "HaproxySettings":
         if self.stats and self.stats.port == self.port:
             raise fix("must differ from port", key="stats.port")
-        if self.mode == "quick" and len(self.clusters) != 1:
-            raise fix("quick mode exposes exactly one cluster; use mode: trusted for several behind SNI", key="clusters")
         return self
 
 
@@ -194,8 +212,13 @@ class MarathonLbSettings(SingleCluster):
         return value
 
 
-class EdgeLbSettings(SingleCluster):
+class EdgeLbSettings(TrustedModeSettings):
+    """quick: the seeds' ``$AUTOCERT`` pool, one cluster; trusted: a certificate per cluster domain
+    stored as DC/OS secrets under ``secretsPath``, several clusters on one port by SNI."""
+
     method: Literal["edge-lb"] = "edge-lb"
+    mode: Literal["quick", "trusted"] = "quick"
+    secrets_path: SecretPath | None = None  # default kexpose/<name>
     pool_name: Text | None = None
     stats_port: Port | None = None  # default: port + 1
     stats_bind_address: Text = "127.0.0.1"
@@ -213,6 +236,9 @@ METHOD_SETTINGS = (HaproxySettings, MarathonLbSettings, EdgeLbSettings)
 #: The tagged union the stack file's ``method`` selects from.
 ExposureSettings = Annotated[Union[METHOD_SETTINGS], Field(discriminator="method")]
 METHODS = tuple(m.model_fields["method"].default for m in METHOD_SETTINGS)
+#: method -> the mode an exposure of it has when the stack file names none
+DEFAULT_MODES = {m.model_fields["method"].default: m.model_fields["mode"].default
+                 for m in METHOD_SETTINGS if "mode" in m.model_fields}
 
 
 Auth = Literal["token", "password", "service-account", "none"]
@@ -232,6 +258,12 @@ class StackSettings(Settings):
     def auth(self) -> Auth:
         """How kexpose logs in: decided by which secret is set, never by a key in the file."""
         return self._auth
+
+    @model_validator(mode="after")
+    def _exposure_keys(self) -> "StackSettings":
+        for i, exposure in enumerate(self.exposures):
+            exposure._key = f"kexpose:exposures[{i}]"
+        return self
 
     def cluster(self, service: str) -> ClusterSettings:
         return next(c for c in self.clusters if c.service == service)

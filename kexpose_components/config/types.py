@@ -107,6 +107,12 @@ AppId = _checked(str, 'must be a Marathon app id, e.g. "/kubectl-proxy"',
                  _expect(re.compile(r"^/?[a-z0-9]([a-z0-9.-]*[a-z0-9])?(/[a-z0-9]([a-z0-9.-]*[a-z0-9])?)*$")))
 
 
+SECRET_PATH = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
+SecretPath = _checked(str, 'must be a DC/OS secret path, e.g. "kexpose/elb" (segments of letters, digits, ".", "_", "-")',
+                      _expect(SECRET_PATH))
+Days = _checked(int, "must be a whole number of days >= 0, e.g. 30", _require(lambda v: v >= 0))
+
+
 def _go_duration(value: str) -> str:
     parse_duration(value)  # raises ValueError with the fix
     return value

@@ -1,8 +1,10 @@
 """Edge-LB v2: pools, their readiness, and what Edge-LB fills in on read-back.
 
-Edge-LB has no pool status endpoint, so "ready" means what a user would check by hand: the pool's
-scheduler app in Marathon has no deployment running and at least one task up, and the pool's
-rendered ``haproxy.cfg`` (``lbconfig``) carries every frontend port and backend of the pool.
+Edge-LB's API has no pool status endpoint, so "ready" means what a user would check by hand: the
+pool's scheduler app in Marathon has no deployment running and at least one task up, its pool
+tasks run (the scheduler's ``/v1/pod/status``, what ``dcos edgelb status`` reads: a task that cannot
+launch, e.g. for a missing secret, is named with its reason), and the pool's rendered
+``haproxy.cfg`` (``lbconfig``) carries every frontend port and backend of the pool.
 A 500 on a write is known to happen *after* the change went through, so writes re-read on 500.
 """
 
@@ -114,6 +116,18 @@ class EdgeLBClient:
             time.sleep(delay)
         return True
 
+    def _task_problem(self, app_id: str) -> str | None:
+        """Why the pool's tasks are not all running (the scheduler's pod status), or None."""
+        response = self.session.request("GET", f"/service{app_id}/v1/pod/status", expect=(200, 404))
+        if response.status_code == 404:
+            return None  # a scheduler that does not serve it: lbconfig decides alone
+        tasks = [t for pod in response.json().get("pods", []) for i in pod.get("instances", []) for t in i.get("tasks", [])]
+        failed = [f"{t['name']} {t['status']}: {t.get('message', '')}".rstrip(": ") for t in tasks if t.get("status") == "ERROR"]
+        if failed:
+            return "its task(s) cannot start: " + "; ".join(failed)
+        pending = [t["name"] for t in tasks if t.get("status") != "RUNNING"]
+        return f"its task(s) {', '.join(pending)} are not running yet" if pending else None
+
     def lbconfig(self, name: str) -> str | None:
         response = self.session.request("GET", self._path(f"/v2/pools/{name}/lbconfig"), expect=(200, 404))
         return None if response.status_code == 404 else response.text
@@ -144,6 +158,8 @@ class EdgeLBClient:
             return f"its scheduler app {app_id} is not in Marathon yet", ""
         if app.get("deployments") or app.get("tasksRunning", 0) < 1:
             return f"its scheduler app {app_id} is still deploying", ""
+        if problem := self._task_problem(app_id):
+            return problem, ""
         config = self.lbconfig(pool["name"])
         if config is None:
             return "haproxy.cfg (lbconfig) is not rendered yet", ""

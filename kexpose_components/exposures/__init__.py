@@ -11,7 +11,7 @@ from typing import Callable
 import pulumi
 
 from kexpose_components.config import ClusterSettings, EdgeLbSettings, HaproxySettings, MarathonLbSettings
-from kexpose_components.exposures.edge_lb import EdgeLbExposure
+from kexpose_components.exposures.edge_lb import edge_lb_exposure
 from kexpose_components.exposures.endpoint import Endpoint, Exposure
 from kexpose_components.exposures.marathon_lb import MarathonLbExposure
 from kexpose_components.exposures.shared import SharedInputs
@@ -22,7 +22,7 @@ Constructor = Callable[..., Exposure]  # (settings, clusters, shared, opts=None)
 COMPONENTS: dict[type, Constructor] = {
     HaproxySettings: HaproxyExposure,
     MarathonLbSettings: MarathonLbExposure,
-    EdgeLbSettings: EdgeLbExposure,
+    EdgeLbSettings: edge_lb_exposure,
 }
 
 

@@ -35,10 +35,11 @@ class Endpoint:
 
 def probed_endpoint(name: str, settings: ExposureBase, cluster: ClusterSettings, ca_pem: pulumi.Input[str] | None,
                     revision: pulumi.Input[str], opts: pulumi.ResourceOptions, server_name: str | None = None,
-                    system_trust: bool = False) -> Endpoint:
+                    system_trust: bool = False, fingerprint: pulumi.Input[str] | None = None) -> Endpoint:
     """The endpoint for ``cluster`` with the ExposureProbe that checks it once ``opts``' dependencies are up.
     ``server_name`` is the name clients verify (SNI, ``tls-server-name``): the domain, else the agent.
-    ``system_trust``: no CA to hand clients, their trust store verifies the chain (a public CA's)."""
+    ``system_trust``: no CA to hand clients, their trust store verifies the chain (a public CA's).
+    ``fingerprint``: the certificate the probe must see served (after a rotation: the new one)."""
     host = settings.agents[0]
     server_name = server_name or cluster.domain or host
     url = f"https://{cluster.domain if cluster.domain and settings.url_host == 'domain' else host}:{settings.port}"
@@ -48,7 +49,8 @@ def probed_endpoint(name: str, settings: ExposureBase, cluster: ClusterSettings,
         several = len(settings.clusters) > 1
         context = f"{settings.context_name}-{naming.flat_name(cluster.service)}" if several else settings.context_name
     probe = ExposureProbe(name, host=host, port=settings.port, server_name=server_name,
-                          ca_pem=SYSTEM_TRUST if system_trust else ca_pem, revision=revision, opts=opts)
+                          ca_pem=SYSTEM_TRUST if system_trust else ca_pem, revision=revision, fingerprint=fingerprint,
+                          opts=opts)
     return Endpoint(settings.name, cluster.service, url, host, server_name, ca_pem, context, probe,
                     insecure=ca_pem is None and not system_trust)
 

@@ -17,16 +17,13 @@ serves the new revision, reloaded in place) -> one ExposureProbe per cluster.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pulumi
 import pulumi_random
 
 from kexpose_components import naming
 from kexpose_components.config import ClusterSettings, HaproxySettings
-from kexpose_components.config.models import KeyRef
 from kexpose_components.exposures.endpoint import Exposure, probed_endpoint
 from kexpose_components.exposures.shared import SharedInputs, deployment_options
 from kexpose_components.ownership import app_id_of, label_app
@@ -36,8 +33,8 @@ from kexpose_components.resources.haproxy_reload import HaproxyReload
 from kexpose_components.haproxy.model import HaproxyModel, Route, render
 from kexpose_components.haproxy.reload import RELOADER, RELOADER_FILE, revision
 from kexpose_components.resources.agent_files import AgentFiles
-from kexpose_components.resources.certificate import (CertificateAuthority, DomainCertificate, ProvidedCertificate,
-                                                       SelfSignedWildcard)
+from kexpose_components.exposures.trust import Issuer, Trust, trusted_certificate
+from kexpose_components.resources.certificate import SelfSignedWildcard
 from kexpose_components.resources.haproxy_config import HaproxyConfig
 from kexpose_components.resources.marathon_app import MarathonApp
 
@@ -50,57 +47,6 @@ def _route(settings: HaproxySettings, cluster: ClusterSettings, domains: tuple[s
                  domains=domains, ca_file=ca_file, verify_host=naming.vip_host(cluster.service) if ca_file else None)
 
 
-@dataclass(frozen=True)
-class Trust:
-    """What a cluster's clients verify the served chain against: a CA (handed over in the
-    kubeconfig), or their own trust store (``system``: a chain from a public CA)."""
-
-    ca_pem: pulumi.Input[str] | None = None
-    system: bool = False
-
-
-def private_key(ref: KeyRef) -> pulumi.Output[str]:
-    """A user's private key, as a secret: from a secret config key, or read from its file."""
-    if ref.key_secret:
-        return pulumi.Config("kexpose").require_secret(ref.key_secret)
-    return pulumi.Output.secret(Path(ref.key_file).read_text())
-
-
-class _Issuer:
-    """The CA of trusted mode, made on first use: the user's own (``issuingCa``) or a generated one."""
-
-    def __init__(self, name: str, settings: HaproxySettings, opts: pulumi.ResourceOptions):
-        self.name, self.settings, self.opts = name, settings, opts
-        self._ca: tuple[pulumi.Input[str], pulumi.Input[str]] | None = None
-
-    def pair(self) -> tuple[pulumi.Input[str], pulumi.Input[str]]:
-        if self._ca is None:
-            own = self.settings.issuing_ca
-            if own:
-                self._ca = (Path(own.cert_file).read_text(), private_key(own))
-            else:
-                ca = CertificateAuthority(f"{self.name}-ca", common_name=f"kexpose {self.name} CA", opts=self.opts)
-                self._ca = (ca.cert_pem, ca.key_pem)
-        return self._ca
-
-
-def _trusted_certificate(name: str, settings: HaproxySettings, cluster: ClusterSettings, opts: pulumi.ResourceOptions,
-                         issuer: _Issuer) -> tuple[Any, Trust]:
-    """The certificate a trusted-mode cluster serves, and what its clients verify it against."""
-    flat = naming.flat_name(cluster.service)
-    own = cluster.certificate
-    if own is None:
-        ca_cert, ca_key = issuer.pair()
-        leaf = DomainCertificate(f"{name}-{flat}-cert", ca_cert_pem=ca_cert, ca_key_pem=ca_key, domains=[cluster.domain],
-                                 opts=opts)
-        return leaf, Trust(ca_cert)
-    root = Path(own.root_file).read_text() if own.root_file else ""
-    leaf = ProvidedCertificate(f"{name}-{flat}-cert", cert_pem=Path(own.cert_file).read_text(),
-                               key_pem=private_key(own), chain_pem=Path(own.chain_file).read_text() if own.chain_file else "",
-                               domains=[cluster.domain], verify_chain=True, root_pem=root, opts=opts)
-    return leaf, Trust(root) if root else Trust(system=True)
-
-
 class HaproxyExposure(Exposure):
     def __init__(self, settings: HaproxySettings, clusters: list[ClusterSettings], shared: SharedInputs,
                  opts: pulumi.ResourceOptions | None = None):
@@ -111,7 +57,7 @@ class HaproxyExposure(Exposure):
         routes: list[Route] = []
         server_names: dict[str, str] = {}
         trust: dict[str, Trust] = {}  # service -> what its clients verify against
-        issuer = _Issuer(name, settings, child)
+        issuer = Issuer(name, settings.issuing_ca, child)
         if settings.mode == "quick":
             cluster = clusters[0]
             # Pinned by clients as their CA, for a name under the wildcard (or the cluster's domain).
@@ -125,7 +71,7 @@ class HaproxyExposure(Exposure):
         else:
             for cluster in clusters:
                 flat = naming.flat_name(cluster.service)
-                leaf, trust[cluster.service] = _trusted_certificate(name, settings, cluster, child, issuer)
+                leaf, trust[cluster.service] = trusted_certificate(name, cluster, child, issuer, settings.renew_before_days)
                 files[f"{flat}.pem"] = leaf.bundle_pem  # cert, key, chain — in that order
                 routes.append(_route(settings, cluster, (cluster.domain,)))
             default_backend = None

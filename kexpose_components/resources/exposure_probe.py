@@ -31,6 +31,7 @@ class ProbeInputs(Inputs):
     ca_pem: str = ""
     revision: str = ""
     wait: float = 60.0
+    fingerprint: str = ""  # the certificate that must be served ("": any that verifies)
 
     @property
     def id(self) -> str:
@@ -41,7 +42,8 @@ class ExposureProbeProvider(ResourceProvider):
     def _run(self, props: dict[str, Any]) -> dict[str, Any]:
         inputs = ProbeInputs.parse(props)
         try:
-            result = probe(inputs.host, inputs.port, inputs.server_name, inputs.ca_pem or None, inputs.wait or 60.0)
+            result = probe(inputs.host, inputs.port, inputs.server_name, inputs.ca_pem or None, inputs.wait or 60.0,
+                           inputs.fingerprint or None)
         except ProbeFailed as exc:
             raise ExposureProbeError(f"exposure check of https://{inputs.server_name}:{inputs.port} "
                                      f"(via {inputs.host}) failed at {exc}") from None
@@ -69,7 +71,8 @@ class ExposureProbe(Resource, module="exposure", name="Probe"):
 
     def __init__(self, name: str, host: pulumi.Input[str], port: int, server_name: pulumi.Input[str],
                  ca_pem: pulumi.Input[str] | None = None, revision: pulumi.Input[str] = "", wait: float = 60.0,
-                 opts: pulumi.ResourceOptions | None = None):
+                 fingerprint: pulumi.Input[str] | None = None, opts: pulumi.ResourceOptions | None = None):
+        expected = {"fingerprint": fingerprint} if fingerprint is not None else {}  # absent: older states unchanged
         props = {"host": host, "port": port, "server_name": server_name, "ca_pem": ca_pem or "", "revision": revision,
-                 "wait": wait, "latency_ms": None, "verified": None, "not_after": None, "subject": None}
+                 "wait": wait, **expected, "latency_ms": None, "verified": None, "not_after": None, "subject": None}
         super().__init__(ExposureProbeProvider(), name, props, opts)

@@ -6,6 +6,12 @@ instances have found public agents whose bind ports are free; a change under ``h
 ``RELOADING`` (``pool_reload``), any other change a ``RELAUNCHING`` (``pool_ready``); a delete
 removes the pool at once and its Marathon app after ``pool_app_removal``.
 
+Secrets (``secrets: [{secret, file}]``) are resolved when the pool's tasks launch: a secret missing
+from the store fails the launch (the task ends in ``TASK_ERROR``, shown by the pool scheduler's
+``/v1/pod/status``, ``error`` here) and the scheduler retries until it exists. A new value of a
+secret a running pool uses is taken up on the reload path (``RELOADING``), never a relaunch; a
+change of the ``secrets`` list itself is pool-level and relaunches, as Edge-LB documents.
+
 A data plane runs HAProxy per instance from ``lbconfig(name)`` while ``status`` is ``READY``.
 Decoding and encoding live in ``schema``, the checks in ``validation``, haproxy.cfg in
 ``lbconfig``, the servers a backend selects in ``servers``.
@@ -57,6 +63,10 @@ class PoolRecord:
     rendered: Pool | None = None
     rendered_generation: int = 0
     instances: list[PoolInstance] = field(default_factory=list)
+    #: the version of each secret (path -> version) the running instances were given
+    secret_versions: dict[str, int] = field(default_factory=dict)
+    #: why the pool's tasks cannot launch (a missing secret), or None
+    error: str | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PoolRecord:
@@ -235,15 +245,64 @@ class EdgeLBBackend:
             record.due = None
             record.rendered = record.pool
             record.rendered_generation = record.generation
+            record.secret_versions = self._secret_versions(record.rendered)
             if record.status in ("DEPLOYING", "RELAUNCHING"):
                 self._release(record)
             changed = True
+        if record.due is None and record.status in ("DEPLOYING", "RELAUNCHING"):
+            changed = self._launchable(record) or changed
+            if record.error:
+                return changed
         if record.due is None and record.status != "READY":
             changed = self._place(record) or changed
             if len(record.instances) >= record.rendered["count"]:
                 record.status = "READY"
                 changed = True
+        if record.status == "READY" and self._secret_versions(record.rendered) != record.secret_versions:
+            record.status, record.due = "RELOADING", now + self.state.config.timing.pool_reload
+            changed = True
         return changed
+
+    # -- secrets (what the pool's tasks get from the secret store) --------------------------------
+    def _secret_versions(self, pool: Pool) -> dict[str, int]:
+        """path -> version of each secret the pool names that exists now."""
+        versions = {item["secret"]: self.state.secrets.version(item["secret"]) for item in pool["secrets"]}
+        return {path: v for path, v in versions.items() if v is not None}
+
+    def _launchable(self, record: PoolRecord) -> bool:
+        """Record why the tasks cannot launch (a missing secret), or clear it; True when that changed."""
+        record.secret_versions = self._secret_versions(record.rendered)
+        missing = [item["secret"] for item in record.rendered["secrets"] if item["secret"] not in record.secret_versions]
+        error = (f"TASK_ERROR: Secret(s) {', '.join(missing)} not found in the secret store: the pool's "
+                 "tasks cannot start") if missing else None
+        changed, record.error = error != record.error, error
+        return changed
+
+    def secret_files(self, name: str) -> dict[str, str]:
+        """file -> value of the secrets a pool's instances run with (``$SECRETS/<file>``)."""
+        record = self.pools[name]
+        values = {item["file"]: self.state.secrets.value(item["secret"]) for item in (record.rendered or {}).get("secrets", [])}
+        return {file: value for file, value in values.items() if value is not None}
+
+    def pod_status(self, name: str) -> dict[str, Any]:
+        """The pool scheduler's ``/v1/pod/status``: one pod instance per wanted task."""
+        record = self._record(name, name)
+        count = (record.rendered or record.pool)["count"]
+        placed = {i.index: i for i in record.instances}
+
+        def task(index: int) -> dict[str, Any]:
+            if index in placed:
+                return {"name": f"edgelb-pool-{index}-server", "id": placed[index].task_id, "status": "RUNNING"}
+            if record.error:
+                return {"name": f"edgelb-pool-{index}-server", "status": "ERROR", "message": record.error}
+            return {"name": f"edgelb-pool-{index}-server", "status": "STAGING"}
+
+        instances = [{"name": f"edgelb-pool-{i}", "tasks": [task(i)]} for i in range(count)]
+        return {"service": service_name(record.pool), "pods": [{"name": "edgelb-pool", "instances": instances}]}
+
+    def pool_of_service(self, service: str) -> str | None:
+        """The pool whose scheduler is DC/OS service ``service`` (``dcos-edgelb/pools/<name>``)."""
+        return next((name for name, r in self.pools.items() if service_name(r.pool) == service.strip("/")), None)
 
     # -- placement (what the pool scheduler gets from Mesos offers) -------------------------------
     def _place(self, record: PoolRecord) -> bool:

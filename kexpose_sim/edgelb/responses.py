@@ -185,3 +185,16 @@ def handle(state, request: Request, path: str) -> Response:
         return routed.handler(state, request, **routed.params)
     except EdgeLBError as exc:
         return _error(exc)
+
+
+def handle_scheduler(state, request: Request, name: str, path: str) -> Response:
+    """The pool scheduler's (a DC/OS SDK framework) API, the part ``dcos edgelb status`` reads:
+    ``GET /v1/pod/status`` (``path`` is relative to ``/service/<namespace>/<pool>``)."""
+    if path != "/v1/pod/status":
+        return text_response("404 page not found", 404)
+    if request.method != "GET":
+        return text_response("405 method not allowed", 405)
+    with state.lock:
+        if name not in state.edgelb.pools:
+            return text_response("404 Not Found: service not found.", 404)
+        return json_response(state.edgelb.pod_status(name))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import re
 
+import pulumi
 import pytest
 import requests
 from pulumi import automation as auto
@@ -84,3 +85,19 @@ def test_bad_pool_fails_check_naming_the_field(sim, stack_factory):
     text = str(err.value)
     assert "pool.name" in text and "pool.haproxy.frontends[0].certificates" in text and "Traceback" not in text
     assert requests.get(f"{sim.edgelb}/v2/pools", timeout=5).json() == []
+
+
+def test_a_missing_secret_fails_the_create_with_the_pool_status_reason(sim, stack_factory):
+    """Edge-LB's pool tasks cannot start without their secrets: the pool scheduler says so, the
+    create fails with that reason and the new pool is removed again."""
+    pool = copy.deepcopy(SEED_POOL)
+    pool.update(autoCertificate=False, secrets=[{"secret": "kexpose/missing", "file": "tls"}])
+    pool["haproxy"]["frontends"][0]["certificates"] = ["$SECRETS/tls"]
+    stack = stack_factory(pool_program({"url": sim.url}, pool,
+                                       opts=pulumi.ResourceOptions(custom_timeouts=pulumi.CustomTimeouts(create="3s"))))
+    with pytest.raises(auto.errors.CommandError) as err:
+        stack.up()
+    text = str(err.value)
+    assert ("was not ready after 3s: its task(s) cannot start: edgelb-pool-0-server ERROR: TASK_ERROR: Secret(s) "
+            "kexpose/missing not found") in text and "Traceback" not in text, text[-1500:]
+    assert live_pool(sim) is None

@@ -193,6 +193,7 @@ CONFIG_CRASHES = {
     "ssh.privateKeyFile not a string": dict(GOOD, exposures=[{
         "name": "p", "method": "haproxy", "mode": "quick", "clusters": ["kubernetes"], "port": 6443, "agents": ["10.0.0.7"],
         "ssh": {"privateKeyFile": 1}}]),
+    "method a list (its default mode looked up)": dict(GOOD, exposures=[dict(EDGE, method=[])]),
 }
 APP_CRASHES = {
     "networks not a list": {"id": "/dev/worker", "cmd": "sleep 1", "networks": 1},
