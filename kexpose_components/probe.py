@@ -127,14 +127,13 @@ def probe(host: str, port: int, server_name: str, ca_pem: str | None, wait: floa
             delay = min(delay * 1.5, 2.0)
 
 
-
 def served_revision(host: str, port: int, timeout: float = 5.0) -> str | None:
     """The revision header of the answer to ``GET /`` on a new connection to ``host:port``, or None
     when nothing answers. Only which config answers matters here (the probe checks trust), so the
     certificate is not verified and no SNI is sent (an SNI-only frontend answers 503, with the header)."""
     try:
-        with socket.create_connection((host, port), timeout=timeout) as raw:
-            tls = ssl._create_unverified_context().wrap_socket(raw)  # noqa: S323 - see the docstring
+        raw = socket.create_connection((host, port), timeout=timeout)
+        with ssl._create_unverified_context().wrap_socket(raw) as tls:  # noqa: S323 - see the docstring
             conn = http.client.HTTPConnection(host, port, timeout=timeout)
             conn.sock = tls
             conn.request("GET", "/", headers={"Host": f"{host}:{port}"})

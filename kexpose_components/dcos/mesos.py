@@ -15,7 +15,6 @@ from kexpose_components.dcos.client import DcosApiError, DcosSession
 class Sandbox:
     """Where one task's sandbox is: its agent and directory there."""
 
-    task_id: str
     agent: str
     directory: str
 
@@ -40,7 +39,7 @@ def sandbox(session: DcosSession, task: dict[str, Any]) -> Sandbox:
     if directory is None:
         raise DcosApiError("GET", session.connection.url + f"/agent/{agent}/state", None,
                            f"agent {agent} does not list the sandbox of task {task['id']}")
-    return Sandbox(task["id"], agent, directory)
+    return Sandbox(agent, directory)
 
 
 def running_sandboxes(session: DcosSession, task_ids: list[str]) -> dict[str, Sandbox]:

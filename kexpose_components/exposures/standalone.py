@@ -29,13 +29,13 @@ from kexpose_components.exposures.shared import SharedInputs, deployment_options
 from kexpose_components.ownership import app_id_of, label_app
 from kexpose_components.haproxy.app import standalone_app
 from kexpose_components.haproxy.stats import STATS_FILE, STATS_USER, stats_section
-from kexpose_components.resources.haproxy_reload import HaproxyReload
 from kexpose_components.haproxy.model import HaproxyModel, Route, render
 from kexpose_components.haproxy.reload import RELOADER, RELOADER_FILE, revision
 from kexpose_components.resources.agent_files import AgentFiles
 from kexpose_components.exposures.trust import Issuer, Trust, trusted_certificate
 from kexpose_components.resources.certificate import SelfSignedWildcard
 from kexpose_components.resources.haproxy_config import HaproxyConfig
+from kexpose_components.resources.haproxy_reload import HaproxyReload
 from kexpose_components.resources.marathon_app import MarathonApp
 
 CONTAINER_DIR = "/haproxy"

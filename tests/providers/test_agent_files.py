@@ -22,12 +22,12 @@ def tls_key_pem() -> str:
                              serialization.NoEncryption()).decode()
 
 
-def program(ssh_agents, agents, files, directory="/opt/haproxy", mode=0o600, known_hosts=None):
+def program(ssh_agents, agents, files, directory="/opt/haproxy", mode=0o600, known_hosts=None, last=""):
     def run():
         AgentFiles("haproxy-files", agents=[{"host": a.address} for a in agents],
                    ssh_private_key=ssh_agents.private_key,
                    known_hosts=known_hosts if known_hosts is not None else ssh_agents.sshd.known_hosts(),
-                   directory=directory, files=files, mode=mode)
+                   directory=directory, files=files, mode=mode, last=last)
     return run
 
 
@@ -40,13 +40,16 @@ def test_lifecycle_drift_and_secrets(ssh_agents, stack_factory):
     one, two = ssh_agents.agents
     pem = tls_key_pem()
     files = {"haproxy.conf": HAPROXY_CONF, "haproxy.pem": pem}
-    stack = stack_factory(program(ssh_agents, [one, two], files))
+    stack = stack_factory(program(ssh_agents, [one, two], files, last="haproxy.conf"))
 
     up = stack.up()
     assert up.summary.resource_changes == {"create": 2}
     for agent in (one, two):
         assert on_agent(ssh_agents, agent) == files
         assert (ssh_agents.root(agent) / "opt/haproxy/haproxy.pem").stat().st_mode & 0o777 == 0o600
+        # `last` is renamed into place after the others, although its name sorts first
+        changed = {name: (ssh_agents.root(agent) / "opt/haproxy" / name).stat().st_ctime_ns for name in files}
+        assert changed["haproxy.conf"] > changed["haproxy.pem"]
     stack.preview(expect_no_changes=True)
 
     # what state holds: hashes in the clear, the SSH key and the files only as secrets
@@ -125,11 +128,12 @@ def test_adding_an_agent_and_moving_the_directory(ssh_agents, stack_factory):
 
 
 def test_bad_inputs_fail_check_naming_the_field(ssh_agents, stack_factory):
-    bad = stack_factory(program(ssh_agents, [], {"conf/haproxy.conf": "x"}, directory="opt/haproxy", mode=0o4755))
+    bad = stack_factory(program(ssh_agents, [], {"conf/haproxy.conf": "x"}, directory="opt/haproxy", mode=0o4755,
+                                last="haproxy.cfg"))
     with pytest.raises(auto.errors.CommandError) as err:
         bad.preview()
     text = str(err.value)
-    for field in ("agents", "directory", "files['conf/haproxy.conf']", "mode"):
+    for field in ("agents", "directory", "files['conf/haproxy.conf']", "mode", "'haproxy.cfg' is not one of the files"):
         assert field in text, field
     assert "Traceback" not in text
 
