@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from cryptography import x509
 
+from kexpose_components import cancellation
 from kexpose_components.errors import KexposeError
 
 
@@ -111,6 +112,6 @@ def probe(host: str, port: int, server_name: str, ca_pem: str | None, wait: floa
         except ProbeFailed:
             if time.monotonic() >= deadline:
                 raise
-            time.sleep(delay)
+            cancellation.sleep(delay, f"{server_name} on {host}:{port} to answer")
             delay = min(delay * 1.5, 2.0)
 
