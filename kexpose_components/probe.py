@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from cryptography import x509
 
+from kexpose_components import cancellation
 from kexpose_components.certs import fingerprint_sha256
 from kexpose_components.errors import KexposeError
 from kexpose_components.haproxy.model import REVISION_HEADER
@@ -123,7 +124,7 @@ def probe(host: str, port: int, server_name: str, ca_pem: str | None, wait: floa
         except ProbeFailed:
             if time.monotonic() >= deadline:
                 raise
-            time.sleep(delay)
+            cancellation.sleep(delay, f"{server_name} on {host}:{port} to answer")
             delay = min(delay * 1.5, 2.0)
 
 

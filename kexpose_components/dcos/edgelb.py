@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable
 
+from kexpose_components import cancellation
 from kexpose_components.dcos.client import DcosApiError, DcosSession
 from kexpose_components.dcos.compare import Defaults
 from kexpose_components.dcos.marathon import MarathonClient, Poll
@@ -113,7 +114,7 @@ class EdgeLBClient:
                 return True
             if time.monotonic() >= deadline:
                 raise PoolNotReady(f"Edge-LB pool {name} was deleted but still answers GET after {timeout:g}s")
-            time.sleep(delay)
+            cancellation.sleep(delay, f"Edge-LB pool {name} to go away")
         return True
 
     def _task_problem(self, app_id: str) -> str | None:
@@ -149,7 +150,7 @@ class EdgeLBClient:
             if progress and now - reported >= 5:
                 progress(f"waiting for Edge-LB pool {name}: {problem}")
                 reported = now
-            time.sleep(min(delay, max(0.0, deadline - now)))
+            cancellation.sleep(min(delay, max(0.0, deadline - now)), f"Edge-LB pool {name}")
         raise AssertionError("unreachable")
 
     def _readiness(self, pool: dict[str, Any], app_id: str) -> tuple[str | None, str]:

@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from kexpose_components.dcos.client import DcosApiError, DcosSession
 from kexpose_components.dcos.compare import Defaults
+from kexpose_components.dcos.deployment_watch import watcher
 from kexpose_components.errors import KexposeError
 
 #: Marathon's read-back behaviour, as the comparison needs it.
@@ -97,9 +98,10 @@ def declined_reasons(item: dict[str, Any]) -> str | None:
 
 @dataclass
 class Poll:
-    """Adaptive polling: quick first checks (fast clusters answer in milliseconds), then slower.
-    ``unplaceable_after``: how long every offer may be declined before the wait gives up (Marathon
-    keeps retrying forever; a port someone else holds never frees itself)."""
+    """Adaptive polling (Edge-LB's readiness and deletion): quick first checks (fast clusters
+    answer in milliseconds), then slower. ``unplaceable_after``: how long every offer may be
+    declined before a Marathon wait gives up (Marathon keeps retrying forever; a port someone else
+    holds never frees itself); the queue is then read every ``ceiling`` seconds."""
 
     first: float = 0.05
     factor: float = 1.5
@@ -158,27 +160,29 @@ class MarathonClient:
 
     def wait_for_deployments(self, ids: list[str], app_id: str, timeout: float,
                              progress: Callable[[str], None] | None = None, budget: float | None = None) -> None:
-        """Return once none of ``ids`` is in ``/v2/deployments``; else DeploymentTimeout.
-        ``budget`` is the user's whole timeout when ``timeout`` is what remains of it."""
-        pending = set(ids)
+        """Return once none of ``ids`` is in ``/v2/deployments``; else DeploymentTimeout, or
+        Interrupted on Ctrl-C. ``budget`` is the user's whole timeout when ``timeout`` is what
+        remains of it. The process's one :class:`DeploymentWatcher` does the watching."""
+        watch = watcher(self.session, self.base)
+        what = f"deployment {ids[0]} of {app_id}" if ids else f"deployments of {app_id}"
         started = time.monotonic()
-        deadline = started + timeout
-        reported = 0.0
-        for delay in self.poll.delays():
-            running = {d["id"]: d for d in self.deployments()}
-            pending &= set(running)
-            if not pending:
-                return
-            now = time.monotonic()
-            if now >= deadline:
-                raise DeploymentTimeout(self._timeout_message(app_id, sorted(pending), running, budget or timeout))
-            if app_id and now - started >= self.poll.unplaceable_after:
-                self._fail_if_unplaceable(app_id, sorted(pending)[0], now - started)
-            if progress and now - reported >= 5:
-                d = running[next(iter(pending))]
-                progress(f"waiting for deployment {d['id']} of {app_id}: step {d.get('currentStep')}/{d.get('totalSteps')}")
-                reported = now
-            time.sleep(min(delay, max(0.0, deadline - now)))
+        deadline, reported, queue_checked = started + timeout, started, started
+        watch.subscribe(ids)
+        try:
+            while pending := watch.pending(ids):
+                now = time.monotonic()
+                if now >= deadline:
+                    raise DeploymentTimeout(self._timeout_message(app_id, watch.running(pending[0]), budget or timeout))
+                if app_id and now - started >= self.poll.unplaceable_after and now - queue_checked >= self.poll.ceiling:
+                    self._fail_if_unplaceable(app_id, pending[0], now - started)
+                    queue_checked = now
+                if progress and now - reported >= 5:
+                    d = watch.running(pending[0])
+                    progress(f"waiting for deployment {d['id']} of {app_id}: step {d.get('currentStep')}/{d.get('totalSteps')}")
+                    reported = now
+                watch.wait(pending, min(1.0, deadline - now), what)
+        finally:
+            watch.unsubscribe(ids)
 
     def _fail_if_unplaceable(self, app_id: str, deployment: str, waited: float) -> None:
         queue = self.session.request("GET", self._path("/v2/queue"), params={"embed": "lastUnusedOffers"}).json()
@@ -188,10 +192,9 @@ class MarathonClient:
             raise Unplaceable(f"Marathon cannot place {app_id} (deployment {deployment}): every offer was declined "
                               f"for {waited:.0f}s — {reasons}")
 
-    def _timeout_message(self, app_id: str, ids: list[str], running: dict[str, dict], timeout: float) -> str:
-        d = running[ids[0]]
+    def _timeout_message(self, app_id: str, d: dict[str, Any], timeout: float) -> str:
         actions = ", ".join(f"{a.get('action')} {a.get('app')}" for a in d.get("currentActions", [])) or "no action"
-        message = (f"Marathon deployment {ids[0]} of {app_id} did not finish within {timeout:g}s "
+        message = (f"Marathon deployment {d['id']} of {app_id} did not finish within {timeout:g}s "
                    f"(step {d.get('currentStep')}/{d.get('totalSteps')}: {actions})")
         app = self.get_app(app_id) if app_id else None
         failure = (app or {}).get("lastTaskFailure")

@@ -15,6 +15,7 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
 
+from kexpose_components.cancellation import Cancellable, Interrupted
 from kexpose_components.dcos.edgelb import EDGELB_DEFAULTS, EdgeLBClient, PoolNotReady, change_effect, live_pool
 from kexpose_components.dcos.edgelb_checks import check_pool
 from kexpose_components.errors import KexposeError
@@ -41,7 +42,7 @@ class EdgeLBPoolInputs(ClusterInputs):
         return EdgeLBClient(self.session())
 
 
-class EdgeLBPoolProvider(ResourceProvider):
+class EdgeLBPoolProvider(Cancellable, ResourceProvider):
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         new = EdgeLBPoolInputs.parse(news)
         failures = [CheckFailure(f, r) for f, r in check_pool(new.pool)] if new.known("pool") else []
@@ -92,7 +93,7 @@ class EdgeLBPoolProvider(ResourceProvider):
         client.update_pool(inputs.pool)
         try:
             config = client.wait_ready(inputs.pool, inputs.timeout, report)
-        except PoolNotReady as exc:
+        except (PoolNotReady, Interrupted) as exc:
             raise EdgeLBPoolError(f"{exc}. The pool definition was updated in Edge-LB; run up again once the "
                                   "cause is fixed (or refresh to record the cluster's state).") from None
         return UpdateResult(self._outputs(client, news, inputs.pool["name"], config))
@@ -109,7 +110,7 @@ class EdgeLBPoolProvider(ResourceProvider):
         inputs = EdgeLBPoolInputs.parse(props)
         try:
             inputs.client().delete_pool(id_, inputs.timeout)
-        except PoolNotReady as exc:
+        except (PoolNotReady, Interrupted) as exc:
             raise EdgeLBPoolError(str(exc)) from None
 
     @staticmethod

@@ -13,6 +13,7 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
 
+from kexpose_components.cancellation import Cancellable
 from kexpose_components.errors import KexposeError
 from kexpose_components.probe import ProbeFailed, probe
 from kexpose_components.resources.inputs import Inputs
@@ -38,7 +39,7 @@ class ProbeInputs(Inputs):
         return f"{self.host}:{self.port}/{self.server_name}"
 
 
-class ExposureProbeProvider(ResourceProvider):
+class ExposureProbeProvider(Cancellable, ResourceProvider):
     def _run(self, props: dict[str, Any]) -> dict[str, Any]:
         inputs = ProbeInputs.parse(props)
         try:

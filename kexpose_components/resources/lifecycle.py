@@ -3,7 +3,8 @@
 Create meets an object that may exist already: one with the same name that kexpose did not create
 is taken over only when the user says ``adopt``; a create that cannot finish in time leaves
 nothing behind (the new object is removed again), while an adopted one is left as the failed
-change made it. Read (refresh) hands back the definition as found, in the shape the user wrote.
+change made it. A create interrupted by Ctrl-C is undone the same way, without waiting for the
+removal to finish (the run is ending). Read (refresh) hands back the definition as found, in the shape the user wrote.
 """
 
 from __future__ import annotations
@@ -12,12 +13,15 @@ from typing import Any, Callable, TypeVar
 
 from pulumi.dynamic import ReadResult
 
+from kexpose_components.cancellation import Interrupted
+
 R = TypeVar("R")
 
 
 def create_or_adopt(*, exists: bool, adopt: bool, taken: str, apply: Callable[[], R], timeout: type[Exception],
                     remove: Callable[[], object], removed: str, error: type[Exception]) -> R:
-    """Run ``apply``; on ``timeout`` remove what it created (``removed`` says so) and raise ``error``.
+    """Run ``apply``; on ``timeout`` or :class:`Interrupted` remove what it created (``removed``
+    says so) and raise ``error``.
 
     ``taken`` is the message when the object exists and ``adopt`` is not set.
     """
@@ -25,10 +29,13 @@ def create_or_adopt(*, exists: bool, adopt: bool, taken: str, apply: Callable[[]
         raise error(taken)
     try:
         return apply()
-    except timeout as exc:
+    except (timeout, Interrupted) as exc:
         if exists:
             raise error(str(exc)) from None
-        remove()
+        try:
+            remove()
+        except Interrupted:
+            pass  # the removal was sent; an interrupted run does not wait for it to finish
         raise error(f"{exc}. {removed}") from None
 
 

@@ -22,6 +22,7 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
 
+from kexpose_components.cancellation import Cancellable, Interrupted
 from kexpose_components.dcos.marathon import (
     AppLocked,
     DeploymentTimeout,
@@ -70,7 +71,7 @@ def restart_notice(app: dict[str, Any]) -> str:
     return f"{app['id']}: this update restarts its task(s) (new ones start before the old ones stop)"
 
 
-class MarathonAppProvider(ResourceProvider):
+class MarathonAppProvider(Cancellable, ResourceProvider):
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         new = MarathonAppInputs.parse(news)
         failures = [CheckFailure(f, r) for f, r in check_app(new.app)] if new.known("app") else []
@@ -108,7 +109,7 @@ class MarathonAppProvider(ResourceProvider):
         client = inputs.client()
         try:
             deployment = self._deploy(client, inputs)
-        except DeploymentTimeout as exc:
+        except (DeploymentTimeout, Interrupted) as exc:
             raise MarathonAppError(f"{exc}. {self._roll_back(client, inputs.app['id'])}") from None
         return UpdateResult(self._outputs(client, news, inputs.app["id"], deployment))
 
@@ -128,7 +129,7 @@ class MarathonAppProvider(ResourceProvider):
             return  # already gone: deleting is done
         try:
             client.wait_for_deployments([deployment], id_, inputs.timeout, report)
-        except DeploymentTimeout as exc:
+        except (DeploymentTimeout, Interrupted) as exc:
             raise MarathonAppError(f"{exc}. The app is deleted in Marathon; its tasks are still stopping.") from None
 
     # -- helpers --------------------------------------------------------------------------------
