@@ -151,19 +151,26 @@ def login_problem(settings: StackSettings, error: DcosApiError) -> str:
     return f"kexpose:dcos.url: {error}"
 
 
-def run(settings: StackSettings, connection: dict[str, Any], owner: str, adopted: dict[int, bool]) -> list[str]:
-    """The preflight's problems (empty when all is well); never raises for what the cluster answers."""
+def existing(live: Live) -> frozenset[str]:
+    """The ids of every Marathon app and Edge-LB pool the cluster has (what an ``adopt`` imports)."""
+    return frozenset([a["id"] for a in live.apps] + [p["name"] for p in live.pools or []])
+
+
+def run(settings: StackSettings, connection: dict[str, Any], owner: str,
+        adopted: dict[int, bool]) -> tuple[list[str], frozenset[str]]:
+    """The preflight's problems (empty when all is well) and :func:`existing`; never raises for what
+    the cluster answers."""
     with DcosSession(DcosConnection.from_dict(connection)) as session:
         try:
             session.request("GET", f"{settings.dcos.marathon_path}/v2/info")
         except DcosApiError as exc:
-            return [login_problem(settings, exc)]
+            return [login_problem(settings, exc)], frozenset()
         try:
             live = read_live(session, settings)
         except DcosApiError as exc:
             return [f"kexpose:dcos.url: reading the cluster for the preflight failed: {exc} "
-                    "(kexpose:preflight: false skips these checks)"]
-    return problems(settings, live, owner, adopted)
+                    "(kexpose:preflight: false skips these checks)"], frozenset()
+    return problems(settings, live, owner, adopted), existing(live)
 
 
-__all__ = ["OWNER_LABEL", "Live", "problems", "read_live", "run"]
+__all__ = ["OWNER_LABEL", "Live", "existing", "problems", "read_live", "run"]

@@ -71,8 +71,9 @@ def kubeconfig_yaml(endpoints: list[Endpoint]) -> pulumi.Output[str]:
     return pulumi.Output.all(*cas).apply(build_config)
 
 
-def preflight_check(settings: StackSettings, owner: str) -> None:
-    """The read-only checks of :mod:`kexpose_components.preflight`, before any resource exists.
+def preflight_check(settings: StackSettings, owner: str) -> frozenset[str]:
+    """The read-only checks of :mod:`kexpose_components.preflight`, before any resource exists;
+    returns the ids of the apps and pools that exist (what ``adopt`` takes over by import).
 
     The credential is read in plain text here, inside the program, only to log in for the
     checks; it is never printed, exported or put in state this way."""
@@ -80,9 +81,10 @@ def preflight_check(settings: StackSettings, owner: str) -> None:
     if settings.auth != "none":
         key, field = CREDENTIALS[settings.auth]
         plain[field] = pulumi.runtime.get_config(f"kexpose:{key}")  # None: KEXPOSE_DCOS_* (the session reads it)
-    found = preflight.run(settings, plain, owner, {i: e.adopt for i, e in enumerate(settings.exposures)})
+    found, existing = preflight.run(settings, plain, owner, {i: e.adopt for i, e in enumerate(settings.exposures)})
     if found:
         raise pulumi.RunError("the cluster does not fit the stack configuration (preflight):\n  - " + "\n  - ".join(found))
+    return existing
 
 
 def run() -> None:
@@ -91,12 +93,11 @@ def run() -> None:
     except KexposeError as exc:
         raise pulumi.RunError(str(exc)) from None
     owner = current_owner()
-    if settings.preflight:
-        preflight_check(settings, owner)
+    existing = preflight_check(settings, owner) if settings.preflight else None
     conn = connection(settings)
     verified = {s for e in settings.exposures if isinstance(e, HaproxySettings) and not e.insecure_backend
                 for s in e.clusters}
-    shared = SharedInputs(conn, cluster_cas(settings, conn, verified), owner)
+    shared = SharedInputs(conn, cluster_cas(settings, conn, verified), owner, existing)
     components = [build(e, [settings.cluster(s) for s in e.clusters], shared) for e in settings.exposures]
     endpoints = [endpoint for component in components for endpoint in component.endpoints]
     stats = {e.name: c.stats for e, c in zip(settings.exposures, components) if c.stats}

@@ -31,6 +31,7 @@ class Balancer:
     label: Callable[[dict[str, Any], str], dict[str, Any]]
     resource_type: type[pulumi.CustomResource]
     suffix: str  # "app" | "pool"
+    object_id: Callable[[Any], str]  # the app id or pool name the exposure manages (ownership.py)
 
 
 class BalancerExposure(Exposure):
@@ -47,7 +48,7 @@ class BalancerExposure(Exposure):
         cluster = clusters[0]
         definition = b.label(b.definition(settings, cluster.service), shared.owner)
         self.resource = b.resource_type(f"{name}-{b.suffix}", connection=shared.connection, adopt=settings.adopt,
-                                        **{b.suffix: definition}, opts=deployment_options(settings, self))
+                                        **{b.suffix: definition}, opts=deployment_options(settings, self, **shared.takeover(settings, b.object_id(settings))))
         endpoint = probed_endpoint(f"{name}-probe", settings, cluster, None, digest(definition),
                                    pulumi.ResourceOptions(parent=self, depends_on=[self.resource]))
         self._register([endpoint])

@@ -77,7 +77,7 @@ def trusted_pool(settings: EdgeLbSettings, clusters: list[ClusterSettings]) -> d
 
 
 class EdgeLbExposure(BalancerExposure):
-    balancer = Balancer(TYPE_TOKEN, edgelb_pool, label_pool, EdgeLBPool, "pool")
+    balancer = Balancer(TYPE_TOKEN, edgelb_pool, label_pool, EdgeLBPool, "pool", pool_name_of)
 
 
 class TrustedEdgeLbExposure(Exposure):
@@ -100,7 +100,8 @@ class TrustedEdgeLbExposure(Exposure):
             leaves.append(leaf)
             trusts.append(trust)
         self.pool = EdgeLBPool(f"{name}-pool", connection=shared.connection, adopt=settings.adopt, pool=definition,
-                               opts=deployment_options(settings, self, depends_on=stored))
+                               opts=deployment_options(settings, self, depends_on=stored,
+                                                       **shared.takeover(settings, pool_name_of(settings))))
         probe_opts = pulumi.ResourceOptions(parent=self, depends_on=[self.pool, *stored])
         revision = digest(definition)
         self._register([probed_endpoint(f"{name}-{naming.flat_name(c.service)}-probe", settings, c, t.ca_pem, revision,

@@ -45,4 +45,4 @@ def marathon_lb_app(settings: MarathonLbSettings, service: str) -> dict[str, Any
 
 
 class MarathonLbExposure(BalancerExposure):
-    balancer = Balancer("kexpose:exposure:MarathonLb", marathon_lb_app, label_app, MarathonApp, "app")
+    balancer = Balancer("kexpose:exposure:MarathonLb", marathon_lb_app, label_app, MarathonApp, "app", app_id_of)

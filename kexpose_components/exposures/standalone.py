@@ -108,7 +108,8 @@ class HaproxyExposure(Exposure):
         app = label_app(standalone_app(app_id, list(settings.agents), settings.directory, settings.port,
                                        container_dir=CONTAINER_DIR, image=settings.image), shared.owner)
         self.app = MarathonApp(f"{name}-app", connection=shared.connection, app=app, adopt=settings.adopt,
-                               opts=deployment_options(settings, self, depends_on=[self.files]))
+                               opts=deployment_options(settings, self, depends_on=[self.files],
+                                                       **shared.takeover(settings, app_id)))
         self.reload = HaproxyReload(f"{name}-reload", connection=shared.connection, app_id=app_id,
                                     revision=config_revision, hosts=list(settings.agents), port=settings.port,
                                     opts=deployment_options(settings, self, depends_on=[self.app]))

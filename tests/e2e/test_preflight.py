@@ -95,6 +95,11 @@ def test_hand_made_app_and_pool_are_adopted_and_another_stack_cannot_take_them(c
                  {"name": "elb", "method": "edge-lb", "clusters": ["kubernetes"], "port": 7443, "statsPort": 7090,
                   "agents": [agent], "poolName": "kubectl-proxy", "adopt": True}]
     configure(stack, sim, exposures)
+    preview = stack.preview(diff=True)
+    steps = {op: n for op, n in preview.change_summary.items()}
+    print(preview.stdout)
+    assert steps.get("import") == 2 and steps.get("update") == 2, steps  # taken over in place: no create of either
+    assert "kexpose:resources:MarathonApp" not in [l.split()[-1] for l in preview.stdout.splitlines() if l.strip().startswith("+ ")]
     up = stack.up()
     assert up.summary.result == "succeeded"
     apps = [a["id"] for a in api(sim, f"{sim.marathon}/v2/apps")["apps"]]
