@@ -25,6 +25,13 @@ class EventBus:
             if q in self._subscribers:
                 self._subscribers.remove(q)
 
+    def close_all(self) -> None:
+        """End every open stream, as a Marathon restart or a leader change does."""
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for q in subscribers:
+            q.put(None)
+
     def publish(self, event_type: str, payload: dict[str, Any]) -> None:
         event = {**payload, "eventType": event_type, "timestamp": timestamp()}
         with self._lock:

@@ -24,6 +24,7 @@ class FaultConfig:
     drop_rate: float = 0.0  # share of matching connections closed without an answer
     drop_burst: int = 0  # the next N matching connections are closed without an answer
     hang_deployments: bool = False  # new Marathon deployments never finish (tasks stay staging)
+    events_silent: bool = False  # open /v2/events streams stay attached but lose every event (a stalled proxy)
     edgelb_500_applied: int = 0  # the next N Edge-LB writes take effect, then answer 500
     paths: list[str] = field(default_factory=list)  # service-relative prefixes; empty = all
     methods: list[str] = field(default_factory=list)  # e.g. ["PUT", "DELETE"]; empty = all
@@ -105,6 +106,10 @@ class FaultInjector:
     def hang_deployments(self) -> bool:
         with self._lock:
             return self.config.hang_deployments
+
+    def events_silent(self) -> bool:
+        with self._lock:
+            return self.config.events_silent
 
     def take_edgelb_500_applied(self) -> bool:
         with self._lock:

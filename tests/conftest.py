@@ -10,6 +10,7 @@ import hypothesis  # noqa: F401
 import pytest
 
 from tests.support.engine import EngineEnv
+from tests.support.ledger import pytest_sessionfinish, pytest_terminal_summary, pytest_testnodedown  # noqa: F401 (hooks)
 
 
 @pytest.fixture

@@ -47,6 +47,14 @@ def test_good_config_parses():
                      "timeouts": {"client": "forever"}}]}, "kexpose:exposures[0].timeouts.client: 'forever' is not a duration"),
     ({"exposures": [{"name": "x", "method": "marathon-lb", "clusters": ["kubernetes"], "port": 6443, "agents": ["a"], "prot": 1}]},
      "kexpose:exposures[0].prot: is not a known key"),
+    ({"exposures": [{"name": "x", "method": "edge-lb", "clusters": ["kubernetes"], "port": 6443, "agents": ["a"],
+                     "secretsPath": "team/k8s"}]},
+     "kexpose:exposures[0].secretsPath: only used with mode: trusted (this exposure is mode: quick)"),
+    ({"exposures": [{"name": "x", "method": "edge-lb", "clusters": ["kubernetes"], "port": 6443, "agents": ["a"],
+                     "renewBeforeDays": 10}]},
+     "kexpose:exposures[0].renewBeforeDays: only used with mode: trusted"),
+    ({"exposures": [{"name": "x", "method": "edge-lb", "mode": "fast", "clusters": ["kubernetes"], "port": 6443,
+                     "agents": ["a"]}]}, "kexpose:exposures[0].mode: must be one of 'quick' or 'trusted'"),
 ])
 def test_problems_name_the_key_and_a_fix(change, expected):
     assert expected in problems({**GOOD, **change})

@@ -22,7 +22,7 @@ from pydantic import TypeAdapter, ValidationError
 from kexpose_components import naming
 
 from kexpose_components.config.models import (DEFAULT_MODES, METHODS, ClusterSettings, DcosSettings, EdgeLbSettings, ExposureBase,
-                                              ExposureSettings, HaproxySettings, KubeconfigSettings, MarathonLbSettings,
+                                              ExposureSettings, HaproxySettings, KubeconfigSettings, MarathonLbSettings, Mode,
                                               SshSettings, StackSettings, TimeoutSettings)
 from kexpose_components.config.problems import ConfigError, problems_of
 
@@ -32,7 +32,7 @@ ENV_SECRETS = {"KEXPOSE_DCOS_PASSWORD": "dcosPassword", "KEXPOSE_DCOS_TOKEN": "d
                "KEXPOSE_DCOS_PRIVATE_KEY": "dcosPrivateKey"}
 
 __all__ = ["METHODS", "SECRET_KEYS", "ClusterSettings", "ConfigError", "DcosSettings", "EdgeLbSettings", "ExposureBase",
-           "ExposureSettings", "HaproxySettings", "KubeconfigSettings", "MarathonLbSettings", "SshSettings",
+           "ExposureSettings", "HaproxySettings", "KubeconfigSettings", "MarathonLbSettings", "Mode", "SshSettings",
            "StackSettings", "TimeoutSettings", "load", "parse", "secret"]
 
 
@@ -112,7 +112,7 @@ class _Refs:
 
         port, method = raw.get("port"), raw.get("method")
         return cls(name=raw["name"] if isinstance(raw.get("name"), str) else None,
-                   trusted=raw.get("mode", DEFAULT_MODES.get(method) if isinstance(method, str) else None) == "trusted",
+                   trusted=raw.get("mode", DEFAULT_MODES.get(method) if isinstance(method, str) else None) == Mode.TRUSTED,
                    clusters=tuple(naming.service_name(c) for c in strings(raw.get("clusters"))),
                    port=port if isinstance(port, int) and not isinstance(port, bool) else None,
                    agents=strings(raw.get("agents")))

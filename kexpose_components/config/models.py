@@ -9,7 +9,8 @@ exactly what was validated.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal, Union
+from enum import Enum
+from typing import Annotated, ClassVar, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 from pydantic.alias_generators import to_camel
@@ -164,25 +165,41 @@ class StatsSettings(Settings):
     bind_address: Host = "127.0.0.1"  # a public address only on purpose
 
 
+class Mode(str, Enum):
+    """How clients trust an exposure. quick: one cluster behind a certificate nobody else signs
+    (a self-signed wildcard kexpose pins in the kubeconfig, or Edge-LB's ``$AUTOCERT``); trusted:
+    a certificate per cluster domain from a CA (the user's or one kexpose generates), several
+    clusters on one port by SNI."""
+
+    QUICK = "quick"
+    TRUSTED = "trusted"
+
+
 class TrustedModeSettings(ExposureBase):
     """What trusted mode adds, for every method that has it: the CA that issues the per-domain
     certificates (the user's own or a generated one) and their renewal window."""
 
-    mode: Literal["quick", "trusted"]
+    mode: Mode
     issuing_ca: IssuingCaSettings | None = None  # trusted mode: the user's CA instead of a generated one
     renew_before_days: Days = 30  # issued certificates are renewed once they expire within this many days
+    #: keys that only mean something in trusted mode: set in quick mode, they are refused, not ignored
+    TRUSTED_ONLY: ClassVar[tuple[str, ...]] = ("issuing_ca",)
 
     @model_validator(mode="after")
     def _quick_is_one_cluster(self) -> "TrustedModeSettings":
-        if self.mode == "quick" and len(self.clusters) != 1:
+        if self.mode is Mode.QUICK and len(self.clusters) != 1:
             raise fix("quick mode exposes exactly one cluster; use mode: trusted for several behind SNI", key="clusters")
+        for name in self.TRUSTED_ONLY if self.mode is Mode.QUICK else ():
+            if name in self.model_fields_set:
+                raise fix("only used with mode: trusted (this exposure is mode: quick); remove it or set mode: trusted",
+                          key=to_camel(name))
         return self
 
 
 class HaproxySettings(TrustedModeSettings):
     method: Literal["haproxy"] = "haproxy"
     app_id: AppId | None = None  # default /kexpose/<name>
-    mode: Literal["quick", "trusted"] = "trusted"
+    mode: Mode = Mode.TRUSTED
     directory: AbsolutePath = DEFAULT_HOST_DIR
     ssh: Annotated[SshSettings, Field(validate_default=True)] = {}  # type: ignore[assignment]  # missing keys are named
     insecure_backend: Bool = False
@@ -217,8 +234,10 @@ class EdgeLbSettings(TrustedModeSettings):
     stored as DC/OS secrets under ``secretsPath``, several clusters on one port by SNI."""
 
     method: Literal["edge-lb"] = "edge-lb"
-    mode: Literal["quick", "trusted"] = "quick"
+    mode: Mode = Mode.QUICK
     secrets_path: SecretPath | None = None  # default kexpose/<name>
+    #: quick mode is the seeds' $AUTOCERT pool: kexpose issues and stores nothing
+    TRUSTED_ONLY: ClassVar[tuple[str, ...]] = ("issuing_ca", "secrets_path", "renew_before_days")
     pool_name: Text | None = None
     stats_port: Port | None = None  # default: port + 1
     stats_bind_address: Text = "127.0.0.1"

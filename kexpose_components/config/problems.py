@@ -89,7 +89,7 @@ def _message(err: dict[str, Any], field: FieldInfo | None, holder: type[BaseMode
                 + f" (known: {', '.join(known)})")
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         return f'must be one of {", ".join(METHODS)}, e.g. "{METHODS[0]}"'
-    if kind == "literal_error":
+    if kind in ("literal_error", "enum"):
         return f"must be one of {ctx.get('expected', '')}"
     if kind in ("too_short", "tuple_type", "list_type"):
         return f"must list {hint}" if hint else "must be a list"

@@ -110,6 +110,7 @@ class DcosConnection:
 
 _TOKENS: dict[tuple[str, str | None], str] = {}  # (url, uid) -> token, shared within a process
 _TOKENS_LOCK = threading.Lock()
+_LOGIN_LOCKS: dict[tuple[str, str | None], threading.Lock] = {}
 
 
 class _CaFiles:
@@ -207,12 +208,18 @@ class DcosSession:
             return None
         key = (c.url, c.uid)
         with _TOKENS_LOCK:
-            if not fresh and key in _TOKENS:
-                return _TOKENS[key]
-        token = self._login()
-        with _TOKENS_LOCK:
-            _TOKENS[key] = token
-        return token
+            known = _TOKENS.get(key)
+            if known and not fresh:
+                return known
+            lock = _LOGIN_LOCKS.setdefault(key, threading.Lock())
+        with lock:  # the calls that start at once (one per resource) log in once, not each
+            with _TOKENS_LOCK:
+                if _TOKENS.get(key) not in (None, known):
+                    return _TOKENS[key]  # another thread logged in meanwhile
+            token = self._login()
+            with _TOKENS_LOCK:
+                _TOKENS[key] = token
+            return token
 
     def _login(self) -> str:
         c = self.connection
@@ -285,7 +292,7 @@ _SESSIONS_LOCK = threading.Lock()
 
 
 def shared_session(connection: DcosConnection) -> DcosSession:
-    """The process's session for ``connection``: a provider host runs many calls (four at once)
+    """The process's session for ``connection``: a provider host runs many calls at once
     against the same cluster, and each would otherwise log in and connect again."""
     with _SESSIONS_LOCK:
         session = _SESSIONS.get(connection)

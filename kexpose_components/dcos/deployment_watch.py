@@ -8,6 +8,9 @@ one thread follows Marathon's event stream (``/v2/events``: ``deployment_success
 attached (a missed event then costs at most that), every ``POLL`` seconds while it is not (a
 Marathon without the stream, or between reconnects). Waiters subscribe and sleep until their ids
 are gone; the stream and the poll only ever *remove* ids, so a lost or doubled event is harmless.
+The stream's ends are remembered for a while whoever waits, so a deployment that ended between
+its write and its waiter's subscription is not waited for: with the stream attached, a wait costs
+no request of its own.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ POLL = 0.25  # seconds between polls while the event stream is not attached
 FALLBACK_POLL = 2.0  # seconds between polls while it is
 RECONNECT = 1.0  # seconds before the stream is opened again after it dropped
 ENDED = ("deployment_success", "deployment_failed")
+REMEMBER = 300.0  # seconds an ended deployment is remembered for a waiter that subscribes late
 
 
 class DeploymentWatcher:
@@ -38,21 +42,25 @@ class DeploymentWatcher:
         self._since: dict[str, float] = {}  # deployment id -> when it was first waited for
         self._ended: set[str] = set()  # waited-for ids seen ended (by event or poll)
         self._running: dict[str, dict[str, Any]] = {}  # the last poll, by id
+        self._recent: dict[str, float] = {}  # every id the stream said ended -> when
         self.attached = threading.Event()
         self._threads_started = False
 
     # -- waiting ------------------------------------------------------------------------------------
     def subscribe(self, ids: list[str]) -> None:
         """Start following ``ids``; :meth:`pending` says which have not ended yet. The stream is
-        attached first (briefly awaited) and one poll runs at once, so an end between the write
-        and the subscription is seen too."""
+        attached first (briefly awaited). An end between the write and the subscription is seen
+        from what the stream remembers, or, while it is not attached, by a poll at once."""
         self._start()
         self.attached.wait(1.0)
         with self._lock:
             for i in ids:
                 self._waiting[i] = self._waiting.get(i, 0) + 1
                 self._since.setdefault(i, time.monotonic())
-        self._poll_once()
+            ended = {i for i in ids if i in self._recent}
+        self._end(ended)
+        if not self.attached.is_set():
+            self._poll_once()
 
     def unsubscribe(self, ids: list[str]) -> None:
         with self._lock:
@@ -149,6 +157,10 @@ class DeploymentWatcher:
             self.attached.set()
             self._poll_once()  # anything that ended while the stream was down
         elif event in ENDED and isinstance(data.get("id"), str):
+            now = time.monotonic()
+            with self._lock:
+                self._recent = {i: t for i, t in self._recent.items() if now - t < REMEMBER}
+                self._recent[data["id"]] = now
             self._end({data["id"]})
 
 

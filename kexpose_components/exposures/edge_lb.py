@@ -21,7 +21,7 @@ from typing import Any
 import pulumi
 
 from kexpose_components import naming
-from kexpose_components.config import ClusterSettings, EdgeLbSettings
+from kexpose_components.config import ClusterSettings, EdgeLbSettings, Mode
 from kexpose_components.exposures.balancer import Balancer, BalancerExposure, digest
 from kexpose_components.exposures.endpoint import Exposure, probed_endpoint
 from kexpose_components.exposures.shared import SharedInputs, deployment_options
@@ -112,5 +112,5 @@ class TrustedEdgeLbExposure(Exposure):
 def edge_lb_exposure(settings: EdgeLbSettings, clusters: list[ClusterSettings], shared: SharedInputs,
                      opts: pulumi.ResourceOptions | None = None) -> Exposure:
     """The component for the exposure's mode."""
-    component = TrustedEdgeLbExposure if settings.mode == "trusted" else EdgeLbExposure
+    component = TrustedEdgeLbExposure if settings.mode is Mode.TRUSTED else EdgeLbExposure
     return component(settings, clusters, shared, opts)

@@ -23,7 +23,7 @@ import pulumi
 import pulumi_random
 
 from kexpose_components import naming
-from kexpose_components.config import ClusterSettings, HaproxySettings
+from kexpose_components.config import ClusterSettings, HaproxySettings, Mode
 from kexpose_components.exposures.endpoint import Exposure, probed_endpoint
 from kexpose_components.exposures.shared import SharedInputs, deployment_options
 from kexpose_components.ownership import app_id_of, label_app
@@ -58,12 +58,12 @@ class HaproxyExposure(Exposure):
         server_names: dict[str, str] = {}
         trust: dict[str, Trust] = {}  # service -> what its clients verify against
         issuer = Issuer(name, settings.issuing_ca, child)
-        if settings.mode == "quick":
+        if settings.mode is Mode.QUICK:
             cluster = clusters[0]
             # Pinned by clients as their CA, for a name under the wildcard (or the cluster's domain).
             server_names[cluster.service] = cluster.domain or naming.quick_server_name(cluster.service)
             cert = SelfSignedWildcard(f"{name}-cert", domains=[f"*.{naming.QUICK_ZONE}", *filter(None, [cluster.domain])],
-                                      opts=child)
+                                      renew_before_days=settings.renew_before_days, opts=child)
             trust[cluster.service] = Trust(cert.cert_pem)
             files["haproxy.pem"] = cert.bundle_pem
             routes.append(_route(settings, cluster, (cluster.domain,) if cluster.domain else ()))

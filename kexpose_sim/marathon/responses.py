@@ -326,6 +326,10 @@ def events(state, request: Request) -> Response:
                 except queue.Empty:
                     yield b"\r\n"
                     continue
+                if event is None:
+                    return  # the bus closed every stream
+                if state.faults.events_silent():
+                    continue  # lost on the way: the stream looks healthy, nothing arrives
                 if not wanted or event["eventType"] in wanted:
                     yield frame(event)
         finally:

@@ -14,7 +14,7 @@ import yaml
 from pulumi import automation as auto
 
 from tests.support.engine import PROJECT_ROOT, workspace_options
-from tests.providers.conftest import StackDriver, destroying  # noqa: F401  (shared helpers)
+from tests.providers.conftest import StackDriver, throwaway  # noqa: F401  (shared helpers)
 from tests.sim.conftest import sim, sim_factory  # noqa: F401  (fixtures)
 
 
@@ -45,7 +45,7 @@ class ProjectStack:
 
 @pytest.fixture
 def project_stack(tmp_path, engine_env):
-    yield from destroying(lambda name="e2e": ProjectStack(tmp_path / f"project-{name}", engine_env, name))
+    return throwaway(lambda name="e2e": ProjectStack(tmp_path / f"project-{name}", engine_env, name))
 
 
 @pytest.fixture

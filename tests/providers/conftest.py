@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from typing import Callable, Iterator, TypeVar
+from typing import Callable, TypeVar
 
 import pytest
 from pulumi import automation as auto
@@ -42,23 +42,15 @@ class StackDriver:
         return out.stdout
 
 
-def destroying(make_one: Callable[..., T]) -> Iterator[Callable[..., T]]:
-    """A fixture's body: yields a factory of stacks, then destroys every stack it made (one that
-    was never deployed, or is broken on purpose, is left as it is)."""
-    created: list[T] = []
-
-    def make(*args, **kwargs) -> T:
-        created.append(make_one(*args, **kwargs))
-        return created[-1]
-
-    yield make
-    for item in created:
-        try:
-            item.stack.destroy()
-        except auto.errors.CommandError:
-            pass
+def throwaway(make_one: Callable[..., T]) -> Callable[..., T]:
+    """A fixture's factory of stacks. They are not destroyed afterwards: each test has its own file
+    backend (``engine_env``) and its own simulator, both thrown away with the test, and everything
+    a stack makes lives in them (apps, pools, agent files, processes of the data plane). Tests that
+    are about destroy run it themselves and assert what it leaves; a destroy at teardown would
+    assert nothing and cost an engine run per stack."""
+    return make_one
 
 
 @pytest.fixture
 def stack_factory(engine_env):
-    yield from destroying(lambda program, name="test": StackDriver(name, engine_env, program))
+    return throwaway(lambda program, name="test": StackDriver(name, engine_env, program))

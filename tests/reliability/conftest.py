@@ -1,13 +1,11 @@
-"""Reliability suite fixtures: the real engine and simulator fixtures, plus a session ledger that
-counts fault-matrix cases, hypothesis examples and secrets-scan results and prints them at the end,
-and a per-test secrets scan of every stack a test creates."""
+"""Reliability suite fixtures: the real engine and simulator fixtures, the ledger the tests count
+into (``tests/support/ledger.py`` prints it at the end), and a per-test secrets scan of every
+stack a test creates."""
 
 from __future__ import annotations
 
-import os
 import socket
 import uuid
-from collections import Counter
 
 import pytest
 from hypothesis import settings
@@ -16,7 +14,7 @@ from pulumi import automation as auto
 from tests.providers.conftest import StackDriver, stack_factory  # noqa: F401  (fixtures)
 from tests.sim.conftest import RunningSim, sim, sim_factory, sim_process  # noqa: F401  (fixtures)
 
-FULL = os.environ.get("KEXPOSE_FULL_RELIABILITY") == "1"
+from tests.support.ledger import FULL, LEDGER, NOTES  # noqa: F401  (the tests count into them)
 
 # `make test` draws the same examples every run (a red CI must not depend on the day's draw) and
 # ignores the example database; `make reliability` explores new ones from the seed it prints (the
@@ -38,8 +36,6 @@ if not FULL:
 PASSWORD = f"s3cret-{uuid.uuid4()}"
 USER = "kexpose"
 
-LEDGER: Counter = Counter()
-NOTES: list[str] = []
 SECRET_MARKERS = ("PRIVATE KEY",)
 
 
@@ -85,7 +81,7 @@ def _scan(texts: dict[str, str], secrets: list[str]) -> list[str]:
 
 @pytest.fixture
 def scanned_stacks(stack_factory, recorder, request):  # noqa: F811
-    """``stack_factory`` whose stacks are scanned for secrets before they are destroyed."""
+    """``stack_factory`` whose stacks are scanned for secrets when the test ends."""
     stacks: list[StackDriver] = []
     extra_secrets: list[str] = []
 
@@ -110,21 +106,3 @@ def scanned_stacks(stack_factory, recorder, request):  # noqa: F811
     LEDGER["secrets: texts scanned"] += len(texts)
     LEDGER["secrets: leaks"] += len(leaks)
     assert not leaks, f"secrets in plain text: {leaks}"
-
-
-def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    if not LEDGER and not NOTES:
-        return
-    tr = terminalreporter
-    tr.section("kexpose reliability")
-    seed = config.getoption("hypothesis_seed", None)
-    tr.write_line(f"hypothesis: {'seed ' + str(seed) if seed is not None else 'random seed'}"
-                  if FULL else "hypothesis: derandomized (KEXPOSE_FULL_RELIABILITY=1 explores new examples)")
-    ran, conv = LEDGER["matrix: ran"], LEDGER["matrix: converged"]
-    tr.write_line(f"fault matrix: {ran} case(s) ran, {conv} converged"
-                  f"{'' if FULL else ' (quick subset; KEXPOSE_FULL_RELIABILITY=1 for all)'}")
-    for key in sorted(LEDGER):
-        if not key.startswith("matrix: "):
-            tr.write_line(f"{key}: {LEDGER[key]}")
-    for note in NOTES:
-        tr.write_line(f"note: {note}")

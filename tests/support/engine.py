@@ -6,6 +6,7 @@ so the offline settings live in one place, mirrored by ``scripts/pulumi`` for th
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from dataclasses import dataclass
@@ -72,8 +73,10 @@ class EngineEnv:
         return env
 
 
+@functools.cache
 def pulumi_command() -> auto.PulumiCommand:
-    """The Automation API's handle on the CLI kexpose built (its version check must pass)."""
+    """The Automation API's handle on the CLI kexpose built (its version check must pass). One per
+    process: making one runs ``pulumi version``, and every stack of a test run uses the same CLI."""
     return auto.PulumiCommand(root=str(engine_root()))
 
 

@@ -44,14 +44,20 @@ def format_exc(*args, **kwargs) -> str:
     return _sdk_format_exc(*args, **kwargs)
 
 
+#: Provider calls that may run at once unless KEXPOSE_PROVIDER_WORKERS says otherwise: more than
+#: any ``--parallel`` in use, so the engine's own limit is the one that counts (threads start only
+#: when calls arrive, so an idle pool costs nothing).
+DEFAULT_WORKERS = 64
+
+
 def workers() -> int:
     """How many provider calls run at once. The SDK's host allows 4, so a fifth resource waiting
-    for its deployment waits for a free worker instead; kexpose's ``scripts/pulumi`` passes the
-    run's ``--parallel`` as ``KEXPOSE_PROVIDER_WORKERS`` (the engine's default is 8)."""
+    for its deployment waits for a free worker instead; ``scripts/pulumi`` passes a larger
+    ``--parallel`` as ``KEXPOSE_PROVIDER_WORKERS``."""
     try:
-        return max(1, int(os.environ.get("KEXPOSE_PROVIDER_WORKERS", "8")))
+        return max(1, int(os.environ.get("KEXPOSE_PROVIDER_WORKERS", DEFAULT_WORKERS)))
     except ValueError:
-        return 8
+        return DEFAULT_WORKERS
 
 
 _grpc_server = grpc.server
