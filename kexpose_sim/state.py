@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from kexpose_sim.marathon.backend import MarathonBackend
 from kexpose_sim.packages import MARATHON_LB_APP
 from kexpose_sim.secrets.models import SecretsBackend
 from kexpose_sim.stats import ApiStats
-from kexpose_sim.store import StateStore
+from kexpose_sim.store import TICK_SAVE_SECONDS, StateStore
 
 SNAPSHOT_VERSION = 1
 
@@ -31,6 +32,7 @@ class SimState:
         self.config = config
         self.lock = threading.RLock()
         self.store = StateStore(config.state_dir)
+        self._unsaved, self._saved_at = False, 0.0
         self.events = EventBus()
         self.faults = FaultInjector(faults)
         self.stats = ApiStats()
@@ -73,14 +75,16 @@ class SimState:
                 "secrets": self.secrets.to_dict(),
             }
 
+    def tick(self, now: float) -> None:
+        """Advance deployments and pools; persist what moved, at most every TICK_SAVE_SECONDS
+        (store.py): with many deployments at once the runner changes something on nearly every tick."""
+        with self.lock:
+            changed = self.marathon.tick(now)
+            self._unsaved = self.edgelb.tick(now) or changed or self._unsaved
+            if self._unsaved and now - self._saved_at >= TICK_SAVE_SECONDS:
+                self.save()
+
     def save(self) -> None:
         with self.lock:
             self.store.save(self.snapshot())
-
-    def tick(self, now: float) -> None:
-        """Advance deployments and pools; persist if anything moved."""
-        with self.lock:
-            changed = self.marathon.tick(now)
-            changed = self.edgelb.tick(now) or changed
-            if changed:
-                self.save()
+            self._unsaved, self._saved_at = False, time.time()
