@@ -4,7 +4,7 @@ On the first SIGINT the engine stops starting new operations and sends ``Cancel`
 provider plugin, then waits for the operations in flight. Without this, a create waiting for a
 deployment would keep the run alive until its timeout (600 s by default). kexpose's provider
 host (``tools/provider-host``) hands ``Cancel`` to each loaded provider's ``cancel()``; every
-kexpose provider inherits it from :class:`Cancellable`, which sets one process-wide event. Each
+kexpose provider inherits it (``resources/provider.py``) from :class:`Cancellable`, which sets one process-wide event. Each
 wait in kexpose sleeps on that event, so it ends within a fraction of a second and the provider
 undoes what it half-made (a new app is removed, an update is rolled back) before the run ends.
 """

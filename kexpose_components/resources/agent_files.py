@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import pulumi
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
 
 from kexpose_components.delivery import (
     DEFAULT_PORT,
@@ -42,6 +42,7 @@ from kexpose_components.delivery import (
 from kexpose_components.errors import KexposeError
 from kexpose_components.progress import announce, report
 from kexpose_components.resources.inputs import Inputs, is_unknown, whole
+from kexpose_components.resources.provider import KexposeProvider
 
 INPUTS = ("agents", "ssh_private_key", "known_hosts", "directory", "files", "mode", "last")
 DEFAULT_MODE = "0644"
@@ -156,7 +157,7 @@ def _check_files(files: Any, failures: list[CheckFailure]) -> None:
             failures.append(CheckFailure("", f"files[{name!r}]: content must be text"))
 
 
-class AgentFilesProvider(ResourceProvider):
+class AgentFilesProvider(KexposeProvider):
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         new = AgentFilesInputs.parse(news)
         failures: list[CheckFailure] = []

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
 from pulumi.runtime import rpc
 
 from kexpose_components.dcos.client import DcosApiError
@@ -21,6 +21,7 @@ from kexpose_components.dcos.secrets import MAX_VALUE_BYTES, SecretsClient, dige
 from kexpose_components.errors import KexposeError
 from kexpose_components.progress import announce
 from kexpose_components.resources.connection import ClusterInputs, connection_failures, secret_connection
+from kexpose_components.resources.provider import KexposeProvider
 
 
 class DcosSecretError(KexposeError):
@@ -50,7 +51,7 @@ def _failed(inputs: DcosSecretInputs, action: str, exc: DcosApiError) -> DcosSec
     return DcosSecretError(f"{inputs.setting}: cannot {action} the DC/OS secret {inputs.path!r}: {exc}")
 
 
-class DcosSecretProvider(ResourceProvider):
+class DcosSecretProvider(KexposeProvider):
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         new = DcosSecretInputs.parse(news)
         failures = connection_failures(new.connection)

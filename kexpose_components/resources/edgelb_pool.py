@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
 
-from kexpose_components.cancellation import Cancellable, Interrupted
+from kexpose_components.cancellation import Interrupted
 from kexpose_components.dcos.edgelb import EDGELB_DEFAULTS, EdgeLBClient, PoolNotReady, change_effect, live_pool
 from kexpose_components.dcos.edgelb_checks import check_pool
 from kexpose_components.errors import KexposeError
@@ -23,6 +23,7 @@ from kexpose_components.progress import announce, report
 from kexpose_components.resources.connection import ClusterInputs, connection_failures, secret_connection
 from kexpose_components.resources.deadline import timeout_seconds
 from kexpose_components.resources.lifecycle import create_or_adopt, read_back
+from kexpose_components.resources.provider import KexposeProvider
 
 #: The properties a refresh hands back as inputs.
 INPUTS = ("connection", "pool", "adopt", "timeout")
@@ -42,7 +43,7 @@ class EdgeLBPoolInputs(ClusterInputs):
         return EdgeLBClient(self.session())
 
 
-class EdgeLBPoolProvider(Cancellable, ResourceProvider):
+class EdgeLBPoolProvider(KexposeProvider):
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         new = EdgeLBPoolInputs.parse(news)
         failures = [CheckFailure(f, r) for f, r in check_pool(new.pool)] if new.known("pool") else []

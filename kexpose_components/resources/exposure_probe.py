@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
+from pulumi.dynamic import CreateResult, DiffResult, Resource, UpdateResult
 
-from kexpose_components.cancellation import Cancellable
 from kexpose_components.errors import KexposeError
 from kexpose_components.probe import ProbeFailed, probe
 from kexpose_components.resources.inputs import Inputs
+from kexpose_components.resources.provider import KexposeProvider
 
 class ExposureProbeError(KexposeError):
     """The exposure does not work; the message names the hop."""
@@ -39,7 +39,7 @@ class ProbeInputs(Inputs):
         return f"{self.host}:{self.port}/{self.server_name}"
 
 
-class ExposureProbeProvider(Cancellable, ResourceProvider):
+class ExposureProbeProvider(KexposeProvider):
     def _run(self, props: dict[str, Any]) -> dict[str, Any]:
         inputs = ProbeInputs.parse(props)
         try:

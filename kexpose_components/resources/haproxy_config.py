@@ -14,12 +14,13 @@ import dataclasses
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, Resource, UpdateResult
 
 from kexpose_components import certs
 from kexpose_components.haproxy.model import HaproxyModel, HaproxyRejected, Route, check_config, config_hash, model_problems
 from kexpose_components.timeouts import Timeouts
 from kexpose_components.resources.inputs import Inputs
+from kexpose_components.resources.provider import KexposeProvider
 
 
 def model_from_dict(data: dict[str, Any]) -> HaproxyModel:
@@ -52,7 +53,7 @@ def _placeholders(model: HaproxyModel) -> dict[str, str]:
     return out
 
 
-class HaproxyConfigProvider(ResourceProvider):
+class HaproxyConfigProvider(KexposeProvider):
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         new = HaproxyConfigInputs.parse(news)
         try:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
+from pulumi.dynamic import CreateResult, DiffResult, Resource, UpdateResult
 
 from kexpose_components.dcos.marathon import MarathonClient
 from kexpose_components.dcos.mesos import Sandbox, running_sandboxes
@@ -29,6 +29,7 @@ from kexpose_components.progress import announce, report
 from kexpose_components.resources.connection import secret_connection, session
 from kexpose_components.resources.deadline import DEFAULT_TIMEOUT, timeout_seconds
 from kexpose_components.resources.inputs import Inputs
+from kexpose_components.resources.provider import KexposeProvider
 
 POLL_SECONDS = 0.5
 
@@ -105,7 +106,7 @@ class _Watch:
             time.sleep(POLL_SECONDS)
 
 
-class HaproxyReloadProvider(ResourceProvider):
+class HaproxyReloadProvider(KexposeProvider):
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         old, new = ReloadInputs.parse(olds), ReloadInputs.parse(news)
         watched = ("app_id", "revision", "hosts", "port")

@@ -10,9 +10,10 @@ from typing import Any
 
 import pulumi
 import yaml
-from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
+from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, UpdateResult
 
 from kexpose_components.kubeconfig import entry_names, present_entries, remove_entries, write_merged
+from kexpose_components.resources.provider import KexposeProvider
 
 INPUTS = ("path", "config", "activate")
 
@@ -24,7 +25,7 @@ def _write(props: dict[str, Any], drop: set[str] = frozenset()) -> dict[str, Any
     return {**props, "names": sorted(names)}
 
 
-class KubeconfigEntriesProvider(ResourceProvider):
+class KubeconfigEntriesProvider(KexposeProvider):
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         changed = [k for k in INPUTS if olds.get(k) != news.get(k)]
         # The file is local, so drift is cheap to see: entries someone removed are written again.

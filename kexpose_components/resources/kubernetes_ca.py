@@ -12,13 +12,14 @@ from typing import Any
 
 import pulumi
 from cryptography import x509
-from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
+from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, UpdateResult
 
 from kexpose_components import naming
 from kexpose_components.dcos.mesos import task_file
 from kexpose_components.errors import KexposeError
 from kexpose_components.resources.connection import secret_connection, session
 from kexpose_components.resources.inputs import Inputs
+from kexpose_components.resources.provider import KexposeProvider
 
 
 class KubernetesCAError(KexposeError):
@@ -44,7 +45,7 @@ def _fetch(props: dict[str, Any]) -> dict[str, Any]:
     return {**props, "ca_pem": pem}
 
 
-class KubernetesCAProvider(ResourceProvider):
+class KubernetesCAProvider(KexposeProvider):
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         return DiffResult(changes=KubernetesCAInputs.parse(olds) != KubernetesCAInputs.parse(news), replaces=[])
 

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
 
-from kexpose_components.cancellation import Cancellable, Interrupted
+from kexpose_components.cancellation import Interrupted
 from kexpose_components.dcos.marathon import (
     AppLocked,
     DeploymentTimeout,
@@ -37,6 +37,7 @@ from kexpose_components.progress import announce, report
 from kexpose_components.resources.connection import ClusterInputs, connection_failures, secret_connection
 from kexpose_components.resources.deadline import timeout_seconds
 from kexpose_components.resources.lifecycle import create_or_adopt, read_back
+from kexpose_components.resources.provider import KexposeProvider
 
 #: The properties a refresh hands back as inputs.
 INPUTS = ("connection", "app", "force", "adopt", "timeout")
@@ -71,7 +72,7 @@ def restart_notice(app: dict[str, Any]) -> str:
     return f"{app['id']}: this update restarts its task(s) (new ones start before the old ones stop)"
 
 
-class MarathonAppProvider(Cancellable, ResourceProvider):
+class MarathonAppProvider(KexposeProvider):
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         new = MarathonAppInputs.parse(news)
         failures = [CheckFailure(f, r) for f, r in check_app(new.app)] if new.known("app") else []

@@ -7,7 +7,7 @@ import uuid
 from typing import Any, Sequence
 
 import pulumi
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
 
 from kexpose_components import certs
 from kexpose_components.progress import announce
@@ -25,9 +25,10 @@ from kexpose_components.resources.certificate.common import (
     secret_options,
 )
 from kexpose_components.resources.inputs import is_unknown, plain, whole
+from kexpose_components.resources.provider import KexposeProvider
 
 
-class _IssuedCertificateProvider(ResourceProvider):
+class _IssuedCertificateProvider(KexposeProvider):
     """Shared lifecycle of certificates kexpose issues itself (wildcard, CA, domain certificate)."""
 
     #: Inputs whose change means a different certificate.
@@ -46,7 +47,7 @@ class _IssuedCertificateProvider(ResourceProvider):
     def _check_specific(self, news: dict[str, Any], failures: list[CheckFailure]) -> None:
         pass
 
-    # ResourceProvider ---------------------------------------------------------------------------
+    # the provider ------------------------------------------------------------------------------
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         news = plain(news)
         failures: list[CheckFailure] = []

@@ -11,7 +11,7 @@ import uuid
 from typing import Any, Sequence
 
 import pulumi
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
 
 from kexpose_components import certs
 from kexpose_components.certs.trust import chain_problem
@@ -19,12 +19,13 @@ from kexpose_components.progress import announce
 from kexpose_components.resources.certificate import common
 from kexpose_components.resources.certificate.common import CertificateInputs, CertificateOutputs, checked, failure
 from kexpose_components.resources.inputs import plain
+from kexpose_components.resources.provider import KexposeProvider
 
 #: What the user brings; the certificate is loaded once all of them are known.
 FIELDS = ("cert_pem", "key_pem", "chain_pem", "domains")
 
 
-class ProvidedCertificateProvider(ResourceProvider):
+class ProvidedCertificateProvider(KexposeProvider):
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         news = plain(news)
         failures: list[CheckFailure] = []
