@@ -11,6 +11,7 @@ import yaml
 
 from kexpose_components.kubeconfig import KubeEntry, entries_to_config
 from pulumi import automation as auto
+from tests.support.waits import EVENTUALLY
 
 
 def public_address(sim) -> str:
@@ -28,7 +29,7 @@ def api(sim, url: str) -> dict:
 
 
 def wait_marathon_lb(sim) -> None:
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + EVENTUALLY
     while True:
         app = api(sim, f"{sim.marathon}/v2/apps/marathon-lb")["app"]
         if app["tasksRunning"] == 1:

@@ -12,6 +12,7 @@ from pulumi import automation as auto
 
 from kexpose_components.resources.marathon_app import MarathonApp
 from kexpose_sim.config import Timing
+from tests.support.waits import EVENTUALLY
 
 APP = {"id": "/dev/worker", "cmd": "sleep 1000", "cpus": 0.1, "mem": 32, "labels": {"v": "1"}}
 
@@ -77,7 +78,7 @@ def test_update_that_never_finishes_is_rolled_back(sim, stack_factory):
     with pytest.raises(auto.errors.CommandError) as err:
         stack.up()
     assert "rolled the app back" in str(err.value)
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + EVENTUALLY
     while live_app(sim)["labels"] != {"v": "1"} and time.monotonic() < deadline:
         time.sleep(0.1)
     assert live_app(sim)["labels"] == {"v": "1"}  # the cluster matches the state again

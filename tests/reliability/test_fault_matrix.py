@@ -23,6 +23,7 @@ from kexpose_sim.config import Timing
 from tests.seeds import SEED_POOL
 
 from .conftest import FULL, LEDGER, NOTES, PASSWORD, USER, free_port
+from tests.support.waits import EVENTUALLY
 
 APP = {"id": "/dev/worker", "cmd": "sleep 1000", "cpus": 0.1, "mem": 32, "labels": {"v": "1"}}
 POOL = {**SEED_POOL, "haproxy": {**SEED_POOL["haproxy"], "stats": {"bindPort": 6090, "bindAddress": "127.0.0.1"}}}
@@ -119,7 +120,7 @@ def stack_objects(stack) -> tuple[set[str], set[str]]:
 
 def assert_not_orphaned(cluster: Cluster, stack, baseline: set[str]) -> None:
     apps, pools = stack_objects(stack)
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + EVENTUALLY
     while True:
         live_apps = cluster.app_ids() - baseline
         pool_apps = {a for a in live_apps if a.startswith("/dcos-edgelb/")}

@@ -16,6 +16,7 @@ import yaml
 from kexpose_sim.dataplane.pki import issue, new_ca
 from kexpose_sim.config import Timing
 from tests.seeds import DUMMY_APP, MARATHON_LB_APP, QUICK_CONFIG, SEED_HAPROXY_APP, SEED_POOL, SERVER_OPTIONS
+from tests.support.waits import EVENTUALLY
 
 def public_agent(sim) -> dict:
     return next(a for a in requests.get(f"{sim.url}/_sim/cluster", timeout=5).json()["agents"] if a["public"])
@@ -52,7 +53,7 @@ def wait_running(sim, app_id: str, timeout: float = 10) -> dict:
 
 def wait_listening(agent: dict, port: int = 6443) -> None:
     """TASK_RUNNING comes when HAProxy starts, as on Mesos; listening follows a moment later."""
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + EVENTUALLY
     while True:
         with socket.socket() as probe:
             if probe.connect_ex((agent["address"], port)) == 0:
@@ -157,7 +158,7 @@ def test_marathon_lb_dummy_app(sim, tmp_path, verify):
     app = dict(DUMMY_APP, labels={**DUMMY_APP["labels"], "HAPROXY_0_BACKEND_SERVER_OPTIONS": SERVER_OPTIONS.format(verify=verify)})
     requests.post(f"{sim.marathon}/v2/apps", json=app, timeout=5).raise_for_status()
     wait_running(sim, "/kubectl-proxy")
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + EVENTUALLY
     while (out := curl("-k", f"https://{agent['address']}:6443/")).stdout.find("system:anonymous") < 0:
         assert time.monotonic() < deadline, out.stdout + out.stderr
         time.sleep(0.2)
@@ -179,7 +180,7 @@ def _silent_stream_seconds(agent: dict, token: str, limit: int) -> float:
 
 
 def _wait_serving(agent: dict) -> None:
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + EVENTUALLY
     while "system:anonymous" not in curl("-k", f"https://{agent['address']}:6443/").stdout:
         assert time.monotonic() < deadline
         time.sleep(0.2)
@@ -219,14 +220,14 @@ def test_edgelb_seed_pool(sim_factory, tmp_path):
     sim = sim_factory(auth="none", timing=Timing(pool_ready=0.2))
     agent = public_agent(sim)
     requests.post(f"{sim.edgelb}/v2/pools", json=SEED_POOL, timeout=5).raise_for_status()
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + EVENTUALLY
     while (out := curl("-k", f"https://{agent['address']}:6443/")).stdout.find("system:anonymous") < 0:
         assert time.monotonic() < deadline, out.stdout + out.stderr
         time.sleep(0.2)
     result = kubectl_get_namespaces(tmp_path, f"https://{agent['address']}:6443", kubernetes(sim)["kubernetes"]["token"])
     assert result.returncode == 0, result.stderr
     requests.delete(f"{sim.edgelb}/v2/pools/kubectl-proxy", timeout=5)
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + EVENTUALLY
     while socket.socket().connect_ex((agent["address"], 6443)) == 0:
         assert time.monotonic() < deadline, "pool HAProxy still listening after delete"
         time.sleep(0.1)
@@ -236,7 +237,7 @@ def test_invalid_config_fails_the_task_with_haproxys_message(sim):
     agent = public_agent(sim)
     deploy_quick_haproxy(sim, agent, QUICK_CONFIG.replace("bind :6443 ssl crt /haproxy/haproxy.pem",
                                                           "bind :6443 ssl crt /haproxy/haproxy.pem no-such-option"))
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + EVENTUALLY
     while not (app := requests.get(f"{sim.marathon}/v2/apps/kubernetes-haproxy", timeout=5).json()["app"]).get("lastTaskFailure"):
         assert time.monotonic() < deadline
         time.sleep(0.1)
@@ -254,7 +255,7 @@ def test_processes_stop_with_the_simulator_and_come_back_after_restart(sim_facto
     sim.sim.stop()
     assert socket.socket().connect_ex((agent["address"], 6443)) != 0  # nothing left listening
     sim_factory(auth="none", state_dir=state_dir)  # a new simulator on the same state
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + EVENTUALLY
     while "system:anonymous" not in curl("-k", f"https://{agent['address']}:6443/").stdout:
         assert time.monotonic() < deadline
         time.sleep(0.2)

@@ -18,6 +18,7 @@ from cryptography import x509
 from urllib3.exceptions import InsecureRequestWarning
 
 from kexpose_sim.dataplane.pki import new_ca
+from tests.support.waits import EVENTUALLY
 
 TIMEOUT = 5
 SEED = """\
@@ -94,7 +95,7 @@ def test_state_summary_lists_the_agents_and_frameworks_with_their_tasks(dcos):
     def summary() -> dict:
         return requests.get(f"{dcos.url}/mesos/master/state-summary", headers=headers, timeout=TIMEOUT).json()
 
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + EVENTUALLY
     while not any(f["name"] == "marathon" and f["TASK_RUNNING"] for f in summary()["frameworks"]):
         assert time.monotonic() < deadline, "the task never ran"
         time.sleep(0.05)

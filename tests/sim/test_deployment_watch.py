@@ -18,6 +18,7 @@ from kexpose_components.dcos.marathon import MarathonClient
 from kexpose_sim.config import Timing
 
 from tests.sim.test_marathon_api import sim_factory  # noqa: F401 (API-only sims)
+from tests.support.waits import EVENTUALLY
 
 N = 20
 
@@ -69,12 +70,12 @@ def test_a_dropped_stream_reconnects_and_the_waits_end(sim_factory):
     watcher = next(w for w in _watchers() if w.session is client.session)
     assert watcher.attached.is_set()
     sim.sim.state.events.close_all()  # every open stream is cut, as a Marathon restart would
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + EVENTUALLY
     while watcher.attached.is_set() and time.monotonic() < deadline:
         time.sleep(0.05)
     create_and_wait(client, 1, timeout=30)
     assert client.get_app("/w/app-1")["tasksRunning"] == 1
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + EVENTUALLY
     while not watcher.attached.is_set() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert watcher.attached.is_set() and calls(sim, "/v2/events") >= 2  # attached again

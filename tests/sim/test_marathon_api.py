@@ -17,6 +17,7 @@ from kexpose_sim.config import SimConfig, Timing
 from kexpose_sim.faults import FaultConfig
 from kexpose_sim.server import Simulator
 from tests.sim.conftest import RunningSim
+from tests.support.waits import EVENTUALLY
 
 TIMEOUT = 5
 
@@ -83,7 +84,7 @@ kubernetes: [kubernetes]
 
 
 # -- helpers ----------------------------------------------------------------------------------------
-def wait_for(predicate: Callable[[], Any], timeout: float = 5.0, what: str = "condition") -> Any:
+def wait_for(predicate: Callable[[], Any], timeout: float = EVENTUALLY, what: str = "condition") -> Any:
     """Poll ``predicate`` every 20 ms until it returns something truthy."""
     deadline = time.monotonic() + timeout
     while True:

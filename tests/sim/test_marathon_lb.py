@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response
 from kexpose_sim.dataplane.pki import issue, new_ca
 from tests.seeds import DUMMY_APP, MARATHON_LB_APP
 from tests.sim.test_dataplane import curl, public_agent, wait_listening, wait_running
+from tests.support.waits import EVENTUALLY
 
 
 def lb_file(sim, name: str) -> requests.Response:
@@ -80,7 +81,7 @@ def test_stats_port_serves_prometheus_metrics_and_health(sim, lb):
 def test_server_state_is_saved_before_a_reload(sim, lb):
     assert lb_file(sim, "state/global").status_code == 404  # nothing reloaded yet
     deploy(sim, lb, {})  # the app joining is a reload
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + EVENTUALLY
     while (state := lb_file(sim, "state/global")).status_code != 200:
         assert time.monotonic() < deadline
         time.sleep(0.1)

@@ -19,6 +19,7 @@ from kexpose_sim.dataplane.kubernetes import agent_root
 from kexpose_sim.dataplane.sshd import AgentSshd, SshdError, _descendants
 from kexpose_sim.dataplane.supervisor import Supervisor
 from kexpose_sim.state import SimState
+from tests.support.waits import EVENTUALLY
 
 #: two public agents (the seeds' HAProxy hosts) and no Kubernetes: nothing else needs to run
 TWO_PUBLIC_AGENTS = {"agents": [{"name": "public-1", "public": True}, {"name": "public-2", "public": True}],
@@ -235,7 +236,7 @@ def test_stop_leaves_no_process_and_host_keys_persist(ssh_agents):
         assert len(alive(processes)) >= 4  # two listeners, the session's privileged and sftp processes
         known_hosts = ssh_agents.sshd.known_hosts()
         ssh_agents.sshd.stop()
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + EVENTUALLY
         while alive(processes) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert alive(processes) == []
