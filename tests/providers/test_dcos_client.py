@@ -18,10 +18,12 @@ from tests.support.engine import PROJECT_ROOT
 
 def test_expired_token_triggers_one_fresh_login(sim_factory):
     dcos = sim_factory(auth="dcos", users={"ops": "pw"})
-    requests.put(f"{dcos.url}/_sim/auth/token-lifetime", json={"seconds": 1}, timeout=5).raise_for_status()
+    # 4 s: long enough that a token is still valid when it is first used on a loaded machine (make
+    # test runs four workers on two cores), short enough to expire within the test
+    requests.put(f"{dcos.url}/_sim/auth/token-lifetime", json={"seconds": 4}, timeout=5).raise_for_status()
     session = DcosSession(DcosConnection(url=dcos.url, uid="ops", password="pw"))
     assert session.request("GET", "/service/marathon/v2/apps").json() == {"apps": []}
-    time.sleep(1.5)  # the token has expired: Admin Router answers 401, the session logs in again
+    time.sleep(4.5)  # the token has expired: Admin Router answers 401, the session logs in again
     assert session.request("GET", "/service/marathon/v2/apps").json() == {"apps": []}
 
 
