@@ -49,10 +49,11 @@ class DeploymentWatcher:
     # -- waiting ------------------------------------------------------------------------------------
     def subscribe(self, ids: list[str]) -> None:
         """Start following ``ids``; :meth:`pending` says which have not ended yet. The stream is
-        attached first (briefly awaited). An end between the write and the subscription is seen
-        from what the stream remembers, or, while it is not attached, by a poll at once."""
-        self._start()
-        self.attached.wait(1.0)
+        attached first (briefly awaited, once: a Marathon without the stream costs no wait after
+        that). An end between the write and the subscription is seen from what the stream
+        remembers, or, while it is not attached, by a poll at once."""
+        if self._start():
+            self.attached.wait(1.0)
         with self._lock:
             for i in ids:
                 self._waiting[i] = self._waiting.get(i, 0) + 1
@@ -94,13 +95,15 @@ class DeploymentWatcher:
         cancellation.check(what)
 
     # -- the two threads ----------------------------------------------------------------------------
-    def _start(self) -> None:
+    def _start(self) -> bool:
+        """Start the two threads unless they run; whether this call started them."""
         with self._lock:
             if self._threads_started:
-                return
+                return False
             self._threads_started = True
         for target, name in ((self._follow_stream, "marathon-events"), (self._poll_loop, "marathon-poll")):
             threading.Thread(target=target, name=name, daemon=True).start()
+        return True
 
     def _end(self, ids: set[str]) -> None:
         with self._lock:
@@ -164,13 +167,13 @@ class DeploymentWatcher:
             self._end({data["id"]})
 
 
-_WATCHERS: dict[tuple[int, str], DeploymentWatcher] = {}
+_WATCHERS: dict[tuple[DcosSession, str], DeploymentWatcher] = {}
 _WATCHERS_LOCK = threading.Lock()
 
 
 def watcher(session: DcosSession, base: str) -> DeploymentWatcher:
     """The process's watcher for this session's Marathon at ``base``."""
-    key = (id(session), base)
+    key = (session, base)  # sessions are shared per connection for the process's life (client.py)
     with _WATCHERS_LOCK:
         found = _WATCHERS.get(key)
         if found is None:

@@ -47,8 +47,9 @@ class BalancerExposure(Exposure):
         super().__init__(b.type_token, name, None, opts)
         cluster = clusters[0]
         definition = b.label(b.definition(settings, cluster.service), shared.owner)
+        opts = deployment_options(settings, self, **shared.takeover(settings, b.object_id(settings)))
         self.resource = b.resource_type(f"{name}-{b.suffix}", connection=shared.connection, adopt=settings.adopt,
-                                        **{b.suffix: definition}, opts=deployment_options(settings, self, **shared.takeover(settings, b.object_id(settings))))
+                                        **{b.suffix: definition}, opts=opts)
         endpoint = probed_endpoint(f"{name}-probe", settings, cluster, None, digest(definition),
                                    pulumi.ResourceOptions(parent=self, depends_on=[self.resource]))
         self._register([endpoint])

@@ -20,6 +20,7 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, Resource, UpdateResult
 
+from kexpose_components import cancellation
 from kexpose_components.dcos.marathon import MarathonClient
 from kexpose_components.dcos.mesos import Sandbox, running_sandboxes
 from kexpose_components.errors import KexposeError
@@ -103,7 +104,7 @@ class _Watch:
                     f"{inputs.app_id} did not serve revision {inputs.revision} within {inputs.timeout:.0f}s: "
                     + "; ".join(f"{h}: {self.seen.get(h, 'unknown')}" for h in pending))
             report(f"{inputs.app_id}: waiting for revision {inputs.revision} on {', '.join(pending)}")
-            time.sleep(POLL_SECONDS)
+            cancellation.sleep(POLL_SECONDS, f"{inputs.app_id} to serve revision {inputs.revision}")
 
 
 class HaproxyReloadProvider(KexposeProvider):

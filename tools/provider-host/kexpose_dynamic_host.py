@@ -11,14 +11,13 @@ traceback. ``scripts/build-engine.sh`` installs this next to the engine and poin
 ``pulumi-resource-pulumi-python`` at it; nothing of the SDK is copied.
 """
 
+import asyncio
+import functools
 import os
 import runpy
 import sys
 import traceback
 from concurrent import futures
-
-import asyncio
-import functools
 
 import grpc
 from google.protobuf import empty_pb2
@@ -103,11 +102,11 @@ def import_as_update(servicer, get_provider) -> None:
     ``adopt`` (and refuse otherwise), so the object is updated in place, never recreated."""
     read, check, diff, update = servicer.Read, servicer.Check, servicer.Diff, servicer.Update
 
-    def imported(request_olds) -> bool:
-        return IMPORT_KEY in rpc.deserialize_properties(request_olds, True)
+    def imported(request_olds) -> bool:  # on the Struct itself: every call passes here, most are not imports
+        return IMPORT_KEY in request_olds.fields
 
     def read_import(request, context):
-        if PROVIDER_KEY in rpc.deserialize_properties(request.properties, True):
+        if PROVIDER_KEY in request.properties.fields:
             return read(request, context)
         placeholder = _serialize({IMPORT_KEY: request.id})
         return provider_pb2.ReadResponse(id=request.id, properties=placeholder, inputs=placeholder)
