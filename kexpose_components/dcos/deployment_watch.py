@@ -44,16 +44,17 @@ class DeploymentWatcher:
         self._running: dict[str, dict[str, Any]] = {}  # the last poll, by id
         self._recent: dict[str, float] = {}  # every id the stream said ended -> when
         self.attached = threading.Event()
+        self._tried = threading.Event()  # the first attempt to attach the stream ended (either way)
         self._threads_started = False
 
     # -- waiting ------------------------------------------------------------------------------------
     def subscribe(self, ids: list[str]) -> None:
         """Start following ``ids``; :meth:`pending` says which have not ended yet. The stream is
-        attached first (briefly awaited, once: a Marathon without the stream costs no wait after
-        that). An end between the write and the subscription is seen from what the stream
-        remembers, or, while it is not attached, by a poll at once."""
-        if self._start():
-            self.attached.wait(1.0)
+        attached first (until the first attempt to attach it ended, at most 1 s: a Marathon without
+        the stream costs no wait after that). An end between the write and the subscription is seen
+        from what the stream remembers, or, while it is not attached, by a poll at once."""
+        self._start()
+        self._tried.wait(1.0)
         with self._lock:
             for i in ids:
                 self._waiting[i] = self._waiting.get(i, 0) + 1
@@ -95,15 +96,13 @@ class DeploymentWatcher:
         cancellation.check(what)
 
     # -- the two threads ----------------------------------------------------------------------------
-    def _start(self) -> bool:
-        """Start the two threads unless they run; whether this call started them."""
+    def _start(self) -> None:
         with self._lock:
             if self._threads_started:
-                return False
+                return
             self._threads_started = True
         for target, name in ((self._follow_stream, "marathon-events"), (self._poll_loop, "marathon-poll")):
             threading.Thread(target=target, name=name, daemon=True).start()
-        return True
 
     def _end(self, ids: set[str]) -> None:
         with self._lock:
@@ -140,6 +139,7 @@ class DeploymentWatcher:
             except (DcosApiError, requests.RequestException, ValueError):
                 pass  # Marathon restarted, a proxy cut the stream, or no stream at all: polls cover it
             self.attached.clear()
+            self._tried.set()
             time.sleep(RECONNECT)
 
     def _read_stream(self) -> None:
@@ -158,6 +158,7 @@ class DeploymentWatcher:
     def _on_event(self, event: str, data: dict[str, Any]) -> None:
         if event == "event_stream_attached":
             self.attached.set()
+            self._tried.set()
             self._poll_once()  # anything that ended while the stream was down
         elif event in ENDED and isinstance(data.get("id"), str):
             now = time.monotonic()
