@@ -13,7 +13,7 @@ import requests
 import yaml
 from pulumi import automation as auto
 
-from tests.support.engine import PROJECT_ROOT, workspace_options
+from tests.support.engine import PROJECT_ROOT, create_stack, workspace_options
 from tests.providers.conftest import StackDriver, throwaway  # noqa: F401  (shared helpers)
 from tests.sim.conftest import sim, sim_factory  # noqa: F401  (fixtures)
 
@@ -28,7 +28,7 @@ class ProjectStack:
         shutil.copy(PROJECT_ROOT / "__main__.py", root / "__main__.py")
         text = (PROJECT_ROOT / "Pulumi.yaml").read_text().replace("virtualenv: .venv", f"virtualenv: {PROJECT_ROOT / '.venv'}")
         (root / "Pulumi.yaml").write_text(text)
-        self.stack = auto.create_stack(name, work_dir=str(root), opts=workspace_options(engine_env))
+        self.stack = create_stack(name, workspace_options(engine_env), work_dir=root)
         self.file = root / "stacks" / f"Pulumi.{name}.yaml"
 
     def configure(self, settings: dict[str, Any], secrets: dict[str, str] | None = None) -> None:
@@ -36,8 +36,8 @@ class ProjectStack:
         doc = doc or {}
         doc["config"] = {f"kexpose:{k}": v for k, v in settings.items()}
         self.file.write_text(yaml.safe_dump(doc))
-        for key, value in (secrets or {}).items():
-            self.stack.set_config(f"kexpose:{key}", auto.ConfigValue(value, secret=True))
+        if secrets:  # one `config set-all`: each CLI call that encrypts derives the passphrase key again
+            self.stack.set_all_config({f"kexpose:{k}": auto.ConfigValue(v, secret=True) for k, v in secrets.items()})
 
     def __getattr__(self, item):
         return getattr(self.stack, item)

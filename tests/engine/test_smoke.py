@@ -15,9 +15,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
 from pulumi import automation as auto
 
-from tests.support.engine import PROJECT_ROOT, engine_root, pinned_versions, workspace_options
+from tests.support.engine import PROJECT_ROOT, create_stack, engine_root, pinned_versions, workspace_options
 
 SMOKE_PROJECT = Path(__file__).parent / "smoke_project"
 OUTSIDE_PROJECT = Path(__file__).parent / "outside_project"
@@ -147,6 +148,25 @@ def test_random_password(tmp_path, engine_env):
     second = up.outputs["password"]
     assert second.secret and len(second.value) == 32 and second.value != first.value
 
+    assert stack.destroy().summary.resource_changes == {"delete": 2}
+
+
+def test_the_test_stacks_deferred_results_are_the_sdks_and_never_stale(engine_env):
+    """tests.support.engine.Stack, which the other suites use, fetches outputs and the summary
+    on first read: the same values the SDK's eager path gives, and an error, not newer values,
+    when a result is read after a later operation."""
+    stack = create_stack("deferred", workspace_options(engine_env), program=_random_password_program,
+                         project_name="kexpose-random")
+    stack.set_config("length", auto.ConfigValue("24"))
+    first = stack.up()
+    stack.set_config("length", auto.ConfigValue("32"))
+    second = stack.up()
+    with pytest.raises(RuntimeError, match="read after a later operation"):
+        first.outputs["password"]
+    assert second.summary.resource_changes == {"replace": 1, "same": 1}
+    eager = stack.outputs()  # outside an operation, the SDK's own call
+    assert {k: (v.value, v.secret) for k, v in second.outputs.items()} == {k: (v.value, v.secret) for k, v in eager.items()}
+    assert second.outputs["password"].secret and len(second.outputs["password"].value) == 32
     assert stack.destroy().summary.resource_changes == {"delete": 2}
 
 

@@ -7,9 +7,8 @@ import subprocess
 from typing import Callable, TypeVar
 
 import pytest
-from pulumi import automation as auto
 
-from tests.support.engine import engine_root, workspace_options
+from tests.support.engine import create_stack, engine_root, workspace_options
 from tests.sim.conftest import sim, sim_factory  # noqa: F401  (fixtures)
 
 T = TypeVar("T")
@@ -21,8 +20,8 @@ class StackDriver:
     def __init__(self, name: str, engine_env, program: Callable[[], None]):
         self.engine_env = engine_env
         self._program = program
-        self.stack = auto.create_stack(name, project_name="kexpose-test", program=lambda: self._program(),
-                                       opts=workspace_options(engine_env))
+        self.stack = create_stack(name, workspace_options(engine_env), program=lambda: self._program(),
+                                  project_name="kexpose-test")
 
     def set_program(self, program: Callable[[], None]) -> None:
         self._program = program
