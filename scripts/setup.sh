@@ -93,9 +93,12 @@ check_versions() {
 }
 
 install_apt_packages
-create_venv .venv requirements.txt
+# The two venvs at once (each is mostly pip unpacking and compiling on one core).
 # The policy pack's own venv: pulumi_policy pins protobuf/grpcio ranges of its own (policy/).
-create_venv policy/.venv policy/requirements.txt
+create_venv .venv requirements.txt & main_venv=$!
+create_venv policy/.venv policy/requirements.txt & policy_venv=$!
+wait "$main_venv"
+wait "$policy_venv"
 bash scripts/build-engine.sh all
 link_engine
 check_versions

@@ -103,7 +103,7 @@ def renewal_program(validity_days: int, renew_before_days: int = 30, domains=(DO
 
 def test_certificate_inside_renewal_window_is_reissued_and_preview_says_why(stack_factory):
     stack = stack_factory(renewal_program(validity_days=10, renew_before_days=30))
-    first = stack.up().outputs
+    first = dict(stack.up().outputs)  # read now: a result is not read after a later up
 
     preview = stack.preview()
     assert preview.change_summary == {"update": 1, "same": 3}
@@ -113,7 +113,7 @@ def test_certificate_inside_renewal_window_is_reissued_and_preview_says_why(stac
 
     up = stack.up()
     assert up.summary.resource_changes == {"update": 1, "same": 3}
-    second = up.outputs
+    second = dict(up.outputs)
     assert second["short_fp"].value != first["short_fp"].value
     assert second["steady_fp"].value == first["steady_fp"].value
 
@@ -122,7 +122,7 @@ def test_certificate_inside_renewal_window_is_reissued_and_preview_says_why(stac
     preview = stack.preview()
     assert preview.change_summary == {"update": 1, "same": 3}
     assert "a new one will be issued" not in preview.stdout + preview.stderr
-    third = stack.up().outputs
+    third = dict(stack.up().outputs)
     assert third["short_fp"].value == second["short_fp"].value
     stack.preview(expect_no_changes=True)
 
