@@ -204,8 +204,9 @@ class SimulatorApp:
                 auth.token_lifetime = float(body["seconds"])
             else:
                 return json_response({"message": f"bad admin auth request {path} {body}"}, 400)
-            self.state.save()
-        return json_response(auth.to_dict())
+        self.state.save()
+        with self.state.lock:
+            return json_response(auth.to_dict())
 
     def admin_secret_grants(self, uid: str, body: dict) -> Response:
         """``{"paths": [...]}``: the secret path prefixes ``uid`` may use (DC/OS's
@@ -218,7 +219,8 @@ class SimulatorApp:
                 self.state.secrets.grants.pop(uid, None)
             else:
                 self.state.secrets.grants[uid] = paths
-            self.state.save()
+        self.state.save()
+        with self.state.lock:
             return json_response(self.state.secrets.grants)
 
     def describe_cluster(self) -> dict:

@@ -1,4 +1,4 @@
-"""SimState: the whole simulated cluster behind one lock, persisted after every change."""
+"""SimState: the whole simulated cluster behind one lock, persisted after every change (store.py)."""
 
 from __future__ import annotations
 
@@ -18,20 +18,21 @@ from kexpose_sim.marathon.backend import MarathonBackend
 from kexpose_sim.packages import MARATHON_LB_APP
 from kexpose_sim.secrets.models import SecretsBackend
 from kexpose_sim.stats import ApiStats
-from kexpose_sim.store import TICK_SAVE_SECONDS, StateStore
+from kexpose_sim.store import TICK_SAVE_SECONDS, GroupCommit, StateStore
 
 SNAPSHOT_VERSION = 1
 
 
 class SimState:
     """Owns every model. HTTP handlers and the background runner hold ``lock`` while they read
-    or change state, and call ``save()`` after a change."""
+    or change state, and call ``save()`` after a change, once they have released it."""
 
     def __init__(self, config: SimConfig, faults: FaultConfig | None = None):
         Path(config.state_dir).mkdir(parents=True, exist_ok=True)
         self.config = config
         self.lock = threading.RLock()
         self.store = StateStore(config.state_dir)
+        self._commit = GroupCommit(self.store, self.lock, self.snapshot)
         self._unsaved, self._saved_at = False, 0.0
         self.events = EventBus()
         self.faults = FaultInjector(faults)
@@ -81,10 +82,15 @@ class SimState:
         with self.lock:
             changed = self.marathon.tick(now)
             self._unsaved = self.edgelb.tick(now) or changed or self._unsaved
-            if self._unsaved and now - self._saved_at >= TICK_SAVE_SECONDS:
-                self.save()
+            due = self._unsaved and now - self._saved_at >= TICK_SAVE_SECONDS
+        if due:
+            self.save()
 
     def save(self) -> None:
+        """Return once every change made so far is on disk. Call it after releasing ``lock``:
+        concurrent writers share one snapshot, written outside the lock (store.GroupCommit)."""
+        if self.lock._is_owned():  # waiting for another writer's snapshot while holding it would deadlock
+            raise RuntimeError("SimState.save() called with the state lock held")
         with self.lock:
-            self.store.save(self.snapshot())
             self._unsaved, self._saved_at = False, time.time()
+        self._commit.commit()

@@ -145,7 +145,7 @@ class HaproxyTasks:
         self.views.remove(task_id)
         with self.state.lock:
             self.state.marathon.fail_task(task_id, failure)
-            self.state.save()
+        self.state.save()
 
     def on_task_state(self, state: str, task: dict[str, Any], app: dict[str, Any] | None) -> None:
         if state in ("TASK_KILLING", "TASK_KILLED", "TASK_FAILED"):

@@ -238,7 +238,7 @@ class MarathonLb:
             instance.stopping.set()
         with self.state.lock:
             self.state.marathon.fail_task(task_id, f"marathon-lb haproxy exited with status {code}: {output}")
-            self.state.save()
+        self.state.save()
 
     def on_task_state(self, state: str, task: dict[str, Any], app: dict[str, Any] | None) -> None:
         if state in ("TASK_KILLING", "TASK_KILLED", "TASK_FAILED") and task["id"] in self.instances:

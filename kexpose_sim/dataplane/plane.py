@@ -52,7 +52,7 @@ class DataPlane:
         with self.state.lock:
             self.haproxy_tasks.resume()
             self.marathon_lb.resume()
-            self.state.save()
+        self.state.save()
         self.edgelb_pools.start()
 
     def stop(self) -> None:

@@ -124,7 +124,7 @@ def _create_pool(state, request: Request) -> Response:
     body = read_pool_body(request)
     with state.lock:
         echo = state.edgelb.create(body, time.time())
-        state.save()
+    state.save()
     return _applied(state, json_response(echo), "create load balancer pool")
 
 
@@ -137,14 +137,14 @@ def _update_pool(state, request: Request, name: str) -> Response:
     body = read_pool_body(request)
     with state.lock:
         echo = state.edgelb.update(name, body, time.time())
-        state.save()
+    state.save()
     return _applied(state, json_response(echo), "update load balancer pool")
 
 
 def _delete_pool(state, request: Request, name: str) -> Response:
     with state.lock:
         state.edgelb.delete(name, time.time())
-        state.save()
+    state.save()
     return _applied(state, Response(status=204), "delete load balancer pool")
 
 

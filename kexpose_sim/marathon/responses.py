@@ -36,9 +36,9 @@ def handle(state, request: Request, path: str) -> Response:
             response = route(state, request, path)
         except ValidationFailure as exc:
             return json_response(exc.body(), exc.status)
-        if request.method in ("POST", "PUT", "PATCH", "DELETE") and response.status_code < 400:
-            state.save()
-        return response
+    if request.method in ("POST", "PUT", "PATCH", "DELETE") and response.status_code < 400:
+        state.save()  # on disk before the answer (and after the lock: writes share one snapshot)
+    return response
 
 
 def route(state, request: Request, path: str) -> Response:

@@ -47,7 +47,7 @@ def _operate(state, request: Request, uid: str | None, path: str) -> Response:
             secrets.update(uid, path, body)
         else:
             secrets.delete(uid, path)
-        state.save()
+    state.save()
     return Response(status=201 if request.method == "PUT" else 204)
 
 
