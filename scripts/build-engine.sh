@@ -108,16 +108,21 @@ build_random() {
   fi
 }
 
-# kexpose's dynamic-provider host (tools/provider-host): the SDK's launcher script, pointed at a
-# small wrapper of the SDK's host that gives kexpose's own errors to the engine as their message.
+# kexpose's dynamic-provider host (tools/provider-host): the SDK's launcher script, pointed at
+# kexpose's launcher, which has a warm host server fork the host (or runs it cold), a small
+# wrapper of the SDK's host that gives kexpose's own errors to the engine as their message.
 # Checked on every run (cheap), so an engine built before it gets it too.
 install_provider_host() {
-  local bin="$ENGINE_DIR/bin" launcher="$ENGINE_DIR/bin/pulumi-resource-pulumi-python"
-  install -m 0644 "$ROOT/tools/provider-host/kexpose_dynamic_host.py" "$bin/kexpose_dynamic_host.py"
-  if ! grep -q kexpose_dynamic_host "$launcher"; then
-    sed -i 's|-u -m pulumi.dynamic|-u "$(dirname "$(readlink -f "$0")")/kexpose_dynamic_host.py"|' "$launcher"
-    grep -q kexpose_dynamic_host "$launcher" || { log "could not point $launcher at kexpose's host"; exit 1; }
-    log "pulumi-resource-pulumi-python: kexpose's host installed"
+  local bin="$ENGINE_DIR/bin" launcher="$ENGINE_DIR/bin/pulumi-resource-pulumi-python" f
+  for f in kexpose_dynamic_host.py kexpose_host_launcher.py kexpose_host_server.py; do
+    cmp -s "$ROOT/tools/provider-host/$f" "$bin/$f" || install -m 0644 "$ROOT/tools/provider-host/$f" "$bin/$f"
+  done
+  if ! grep -q kexpose_host_launcher "$launcher"; then
+    sed -i -e 's|-u -m pulumi.dynamic|-S -u "$(dirname "$(readlink -f "$0")")/kexpose_host_launcher.py"|' \
+      -e 's|-u "$(dirname "$(readlink -f "$0")")/kexpose_dynamic_host.py"|-S -u "$(dirname "$(readlink -f "$0")")/kexpose_host_launcher.py"|' \
+      "$launcher"
+    grep -q kexpose_host_launcher "$launcher" || { log "could not point $launcher at kexpose's host"; exit 1; }
+    log "pulumi-resource-pulumi-python: kexpose's host launcher installed"
   fi
 }
 

@@ -22,7 +22,6 @@ import time
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-import jwt
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
@@ -227,6 +226,8 @@ class DcosSession:
         if c.auth_mode == "password":
             body["password"] = c.password
         else:
+            import jwt  # here, not at the top: only service-account logins sign, and PyJWT costs ~30 ms per process
+
             try:
                 body["token"] = jwt.encode({"uid": c.uid, "exp": int(time.time()) + 300}, c.private_key, algorithm="RS256")
             except (ValueError, TypeError, jwt.PyJWTError) as exc:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 
 import pytest
 import requests
 from pulumi import automation as auto
 
 from tests.seeds import DUMMY_APP, SEED_POOL
+from tests.support.waits import EVENTUALLY
 
 from .test_exposures import api, public_address, wait_marathon_lb
 
@@ -113,5 +115,8 @@ def test_hand_made_app_and_pool_are_adopted_and_another_stack_cannot_take_them(c
     configure(other, sim, [dict(exposures[0], name="theirs", port=8443)])
     assert f"kexpose:exposures[0].appId: Marathon app /kubectl-proxy is managed by stack {owner}" in preview_error(other)
     stack.destroy()
-    apps = [a["id"] for a in api(sim, f"{sim.marathon}/v2/apps")["apps"]]
-    assert apps == ["/marathon-lb"]
+    # Edge-LB drops a deleted pool at once and uninstalls its scheduler app a moment later.
+    deadline = time.monotonic() + EVENTUALLY
+    while (apps := [a["id"] for a in api(sim, f"{sim.marathon}/v2/apps")["apps"]]) != ["/marathon-lb"]:
+        assert time.monotonic() < deadline, apps
+        time.sleep(0.1)
