@@ -41,7 +41,8 @@ sys.exit(int(os.environ.get("CODE", "0")))
 
 
 def servers(marker: str) -> list[int]:
-    """Pids of warm host servers whose command line mentions ``marker``."""
+    """Pids of warm host servers whose command line mentions ``marker`` (and of hosts they forked,
+    which share it)."""
     found = []
     for proc in Path("/proc").iterdir():
         try:
@@ -163,6 +164,27 @@ def test_opt_out_and_a_dead_server_both_run_cold(tools, sockets, tmp_path):
     [replacement] = wait_for(lambda: listening(sockets) and servers(str(sockets)), "a new server")
     fields, _err, _code = launch(tools, env_for(sockets), tmp_path)
     assert int(fields["ppid"]) == replacement != server
+
+
+def test_a_host_outliving_its_server_does_not_keep_a_new_one_from_starting(tools, sockets, tmp_path):
+    launch(tools, env_for(sockets), tmp_path)
+    [server] = wait_for(lambda: listening(sockets) and servers(str(sockets)), "a server")
+    hanging = subprocess.Popen([sys.executable, "-S", "-u", str(tools / "kexpose_host_launcher.py")],
+                               env=env_for(sockets, HANG="1"), cwd=tmp_path, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL)
+    try:
+        line = hanging.stdout.readline().decode()
+        host = int(dict(item.split("=", 1) for item in line.split())["pid"])  # a fork: same command line
+        os.kill(server, signal.SIGKILL)  # its forked host lives on
+        wait_for(lambda: server not in servers(str(sockets)), "the server dies")
+        launch(tools, env_for(sockets), tmp_path)  # cold, and starts a server
+        [replacement] = wait_for(lambda: listening(sockets) and [p for p in servers(str(sockets)) if p != host],
+                                 "a new server")
+        assert replacement != server
+    finally:
+        hanging.kill()
+        hanging.wait()
+        hanging.stdout.close()
 
 
 def test_an_idle_server_exits_and_removes_its_socket(tools, sockets, tmp_path):

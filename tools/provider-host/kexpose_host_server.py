@@ -123,8 +123,8 @@ def run_host(host: str, conn: socket.socket, fds: list[int], msg: dict) -> None:
 class Server:
     """The accept/fork/reap loop: single-threaded, so a fork copies no lock another thread holds."""
 
-    def __init__(self, listener: socket.socket, host: str) -> None:
-        self.listener, self.host = listener, host
+    def __init__(self, listener: socket.socket, host: str, lock) -> None:
+        self.listener, self.host, self.lock = listener, host, lock
         self.children: dict[int, socket.socket] = {}
         self.wake_r, self.wake_w = socket.socketpair()
         self.selector = selectors.DefaultSelector()
@@ -157,6 +157,7 @@ class Server:
         self.selector.close()
         for sock in (self.listener, self.wake_r, self.wake_w, *self.children.values()):
             sock.close()
+        self.lock.close()  # a host outliving its server must not keep the next server from starting
         conn.settimeout(None)
         run_host(self.host, conn, fds, msg)
 
@@ -212,7 +213,7 @@ def main(path: str, host: str) -> None:
     listener.listen(64)
     inode = os.stat(path).st_ino
     try:
-        Server(listener, host).serve(idle_seconds())
+        Server(listener, host, lock).serve(idle_seconds())
     finally:
         listener.close()
         try:
