@@ -107,12 +107,28 @@ def _check_labels(labels: dict, field: str) -> list[Failure]:
     return [(f"{field}.{k}", f'must be a string (quote it: "{v}")') for k, v in labels.items() if not isinstance(v, str)]
 
 
+def _host_networking(app: dict) -> bool:
+    """Whether Marathon runs the app on the agent's network (``networks`` absent means host; the
+    deprecated ``ipAddress`` and ``container.docker.network`` count when ``networks`` is absent)."""
+    networks = app.get("networks")
+    if isinstance(networks, list) and networks:
+        return any(n.get("mode") == "host" for n in networks if isinstance(n, dict))
+    if networks is None and isinstance(app.get("ipAddress"), dict):
+        return False
+    container = app.get("container")
+    docker = container.get("docker") if isinstance(container, dict) else None
+    return networks is not None or not isinstance(docker, dict) or docker.get("network") in (None, "HOST")
+
+
 def _check_ports(app: dict, field: str) -> list[Failure]:
     defs = app.get("portDefinitions")
     if defs is None:
         return []
     if not isinstance(defs, list):
         return [(f"{field}.portDefinitions", 'must be a list, e.g. [{"port": 6443, "protocol": "tcp"}]')]
+    if defs and not _host_networking(app):
+        return [(f"{field}.portDefinitions", 'are only allowed with host networking: use networks [{"mode": "host"}], '
+                                             "or container.portMappings for a container network")]
     failures: list[Failure] = []
     seen_ports: set[int] = set()
     seen_names: set[str] = set()

@@ -116,7 +116,14 @@ POOLS = Api(
     lambda sim, pool: requests.delete(f"{sim.edgelb}/v2/pools/{pool['name']}", timeout=10))
 
 #: Inputs a draw once found accepted by a check and refused by the API; every run tries them first.
-APP_EXAMPLES = [{"id": "/prop/h6-0", "cmd": "", "args": ["x"]}]  # Marathon 422 /cmd: error.minLength
+APP_EXAMPLES = [
+    {"id": "/prop/h6-0", "cmd": "", "args": ["x"]},  # Marathon 422 /cmd: error.minLength
+    # Marathon 422 "portDefinitions are only allowed with host-networking" (seed 86718561), and its deprecated forms
+    {"id": "/prop/pd-net", "cmd": "x", "networks": [{"mode": "container"}], "portDefinitions": [{"port": 6443}]},
+    {"id": "/prop/pd-ip", "cmd": "x", "ipAddress": {}, "portDefinitions": [{"port": 6443}]},
+    {"id": "/prop/pd-bridge", "cmd": "x", "container": {"type": "DOCKER", "docker": {"image": "x", "network": "BRIDGE"}},
+     "portDefinitions": [{"port": 6443}]},
+]
 
 
 def _check_then_post(sim, api: Api, strategy, examples=()) -> None:
