@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,6 +53,14 @@ def servers(marker: str) -> list[int]:
         if "kexpose_host_server.py" in cmdline and marker in cmdline:
             found.append(int(proc.name))
     return found
+
+
+def gone(pid: int) -> bool:
+    """The process has exited (a zombie has closed its files; its command line empties earlier)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except (OSError, IndexError):
+        return True
 
 
 def listening(sockets: Path) -> Path | None:
@@ -158,7 +167,7 @@ def test_opt_out_and_a_dead_server_both_run_cold(tools, sockets, tmp_path):
     fields, _err, _code = launch(tools, env_for(sockets, KEXPOSE_WARM_HOST="0"), tmp_path)
     assert int(fields["ppid"]) == os.getpid()
     os.kill(server, signal.SIGKILL)  # leaves its socket file behind
-    wait_for(lambda: not Path(f"/proc/{server}/cmdline").exists() or not servers(str(sockets)), "the server dies")
+    wait_for(lambda: gone(server), "the server dies")
     fields, _err, code = launch(tools, env_for(sockets), tmp_path)
     assert code == 0 and int(fields["ppid"]) == os.getpid()
     [replacement] = wait_for(lambda: listening(sockets) and servers(str(sockets)), "a new server")
@@ -176,7 +185,7 @@ def test_a_host_outliving_its_server_does_not_keep_a_new_one_from_starting(tools
         line = hanging.stdout.readline().decode()
         host = int(dict(item.split("=", 1) for item in line.split())["pid"])  # a fork: same command line
         os.kill(server, signal.SIGKILL)  # its forked host lives on
-        wait_for(lambda: server not in servers(str(sockets)), "the server dies")
+        wait_for(lambda: gone(server), "the server dies")
         launch(tools, env_for(sockets), tmp_path)  # cold, and starts a server
         [replacement] = wait_for(lambda: listening(sockets) and [p for p in servers(str(sockets)) if p != host],
                                  "a new server")
@@ -185,6 +194,28 @@ def test_a_host_outliving_its_server_does_not_keep_a_new_one_from_starting(tools
         hanging.kill()
         hanging.wait()
         hanging.stdout.close()
+
+
+def test_a_server_closing_as_it_is_reached_is_replaced(tools, sockets, tmp_path):
+    launch(tools, env_for(sockets), tmp_path)
+    [server] = wait_for(lambda: listening(sockets) and servers(str(sockets)), "a server")
+    path = listening(sockets)
+    os.kill(server, signal.SIGKILL)
+    wait_for(lambda: gone(server), "the server dies")
+    path.unlink()
+    dying = socket.socket(socket.AF_UNIX)  # accepts, then closes without forking: a server going away
+    dying.bind(str(path))
+    dying.listen(1)
+    closer = threading.Thread(target=lambda: dying.accept()[0].close(), daemon=True)
+    closer.start()
+    try:
+        fields, _err, code = launch(tools, env_for(sockets), tmp_path)
+        closer.join(EVENTUALLY)
+    finally:
+        dying.close()
+    assert code == 0 and int(fields["ppid"]) == os.getpid()  # ran cold
+    [replacement] = wait_for(lambda: listening(sockets) and servers(str(sockets)), "a new server")
+    assert replacement != server
 
 
 def test_an_idle_server_exits_and_removes_its_socket(tools, sockets, tmp_path):

@@ -131,7 +131,8 @@ def main() -> None:
         start_server(path)
         cold()
     code = warm(sock)
-    if code is None:
+    if code is None:  # a server that was going away as we connected: make sure a new one starts
+        start_server(path)
         cold()
     sys.exit(code)
 
