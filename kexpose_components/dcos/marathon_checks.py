@@ -108,16 +108,17 @@ def _check_labels(labels: dict, field: str) -> list[Failure]:
 
 
 def _host_networking(app: dict) -> bool:
-    """Whether Marathon runs the app on the agent's network (``networks`` absent means host; the
-    deprecated ``ipAddress`` and ``container.docker.network`` count when ``networks`` is absent)."""
+    """Whether Marathon runs the app on the agent's network, as it decides: by ``networks``, else
+    by the deprecated ``ipAddress`` or ``container.docker.network``, else host."""
     networks = app.get("networks")
-    if isinstance(networks, list) and networks:
-        return any(n.get("mode") == "host" for n in networks if isinstance(n, dict))
-    if networks is None and isinstance(app.get("ipAddress"), dict):
+    if networks is not None:  # [] is Marathon's default (host); another type fails its own check
+        return not isinstance(networks, list) or not networks or \
+            any(isinstance(n, dict) and n.get("mode") == "host" for n in networks)
+    if isinstance(app.get("ipAddress"), dict):
         return False
     container = app.get("container")
     docker = container.get("docker") if isinstance(container, dict) else None
-    return networks is not None or not isinstance(docker, dict) or docker.get("network") in (None, "HOST")
+    return not isinstance(docker, dict) or docker.get("network") in (None, "HOST")
 
 
 def _check_ports(app: dict, field: str) -> list[Failure]:

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 
 import pytest
 import requests
 from pulumi import automation as auto
 
 from tests.seeds import DUMMY_APP, SEED_POOL
-from tests.support.waits import EVENTUALLY
+from tests.support.waits import wait_for
 
 from .test_exposures import api, public_address, wait_marathon_lb
 
@@ -116,7 +115,5 @@ def test_hand_made_app_and_pool_are_adopted_and_another_stack_cannot_take_them(c
     assert f"kexpose:exposures[0].appId: Marathon app /kubectl-proxy is managed by stack {owner}" in preview_error(other)
     stack.destroy()
     # Edge-LB drops a deleted pool at once and uninstalls its scheduler app a moment later.
-    deadline = time.monotonic() + EVENTUALLY
-    while (apps := [a["id"] for a in api(sim, f"{sim.marathon}/v2/apps")["apps"]]) != ["/marathon-lb"]:
-        assert time.monotonic() < deadline, apps
-        time.sleep(0.1)
+    wait_for(lambda: [a["id"] for a in api(sim, f"{sim.marathon}/v2/apps")["apps"]] == ["/marathon-lb"],
+             "only /marathon-lb is left after destroy")

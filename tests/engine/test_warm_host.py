@@ -28,7 +28,7 @@ from pulumi import automation as auto
 
 from tests.engine.hostprobe import MARK, HostProbe
 from tests.support.engine import PROJECT_ROOT, workspace_options
-from tests.support.waits import EVENTUALLY
+from tests.support.waits import EVENTUALLY, wait_for
 
 TOOLS = PROJECT_ROOT / "tools" / "provider-host"
 HOST_SCRIPT = """\
@@ -74,14 +74,6 @@ def listening(sockets: Path) -> Path | None:
         finally:
             probe.close()
     return None
-
-
-def wait_for(condition, what: str):
-    deadline = time.monotonic() + EVENTUALLY
-    while not (result := condition()):
-        assert time.monotonic() < deadline, what
-        time.sleep(0.05)
-    return result
 
 
 @pytest.fixture

@@ -50,7 +50,10 @@ def socket_dir() -> str | None:
         pass
     except OSError:
         return None
-    st = os.lstat(path)
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
     private = stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and not st.st_mode & 0o077
     return path if private else None
 

@@ -29,12 +29,13 @@ import sys
 import threading
 import time
 import traceback
+from typing import IO
 
-#: Imported before any fork. Each is optional: one that does not import is left to the child.
+#: Imported before any fork (with their parents). Each is optional: one that does not import is
+#: left to the child. The first lines are what ``pulumi.dynamic.__main__`` and the host import.
 PRELOAD = (
-    "grpc", "google.protobuf.empty_pb2", "dill", "pulumi", "pulumi.dynamic", "pulumi.metadata",
-    "pulumi.runtime", "pulumi.runtime.rpc", "pulumi.runtime.proto", "pulumi.runtime._serialization",
-    "pulumi.runtime._grpc_settings", "pulumi.runtime.proto.provider_pb2_grpc",
+    "grpc", "google.protobuf.empty_pb2", "dill", "pulumi.dynamic", "pulumi.metadata", "pulumi.runtime.rpc",
+    "pulumi.runtime._serialization", "pulumi.runtime._grpc_settings", "pulumi.runtime.proto.provider_pb2_grpc",
     "requests", "pydantic", "yaml", "jinja2", "jwt", "cryptography.x509",
     "cryptography.hazmat.primitives.serialization", "cryptography.hazmat.primitives.asymmetric.rsa",
 )
@@ -123,7 +124,7 @@ def run_host(host: str, conn: socket.socket, fds: list[int], msg: dict) -> None:
 class Server:
     """The accept/fork/reap loop: single-threaded, so a fork copies no lock another thread holds."""
 
-    def __init__(self, listener: socket.socket, host: str, lock) -> None:
+    def __init__(self, listener: socket.socket, host: str, lock: IO[str]) -> None:
         self.listener, self.host, self.lock = listener, host, lock
         self.children: dict[int, socket.socket] = {}
         self.wake_r, self.wake_w = socket.socketpair()
